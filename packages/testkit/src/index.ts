@@ -1,0 +1,4 @@
+export { type BenchResult, bench, machine, report } from "./bench.js";
+export { fixturePath, readFixture } from "./fixtures.js";
+export { createNetns, Netns, withNetns } from "./netns.js";
+export { hasTool, isRoot, missing, type Needs, underCi } from "./requirements.js";
