@@ -1,0 +1,114 @@
+import { fromHex } from "@userstack/wire";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  foldSum,
+  internetChecksum,
+  onesComplementSum,
+  pseudoHeaderSum,
+  updateChecksum,
+  updateChecksum32,
+} from "./checksum.js";
+
+/** The textbook RFC 1071 loop, as the reference. */
+function reference(b: Uint8Array, initial = 0): number {
+  let sum = initial;
+  for (let i = 0; i < b.length; i += 2) sum += (b[i]! << 8) | (b[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
+describe("internet checksum (RFC 1071)", () => {
+  it("matches the RFC 1071 §3 example", () => {
+    // 00 01 f2 03 f4 f5 f6 f7: the sum is ddf2, so the checksum is 220d.
+    const b = fromHex("0001f203f4f5f6f7");
+    expect(onesComplementSum(b)).toBe(0xddf2);
+    expect(internetChecksum(b)).toBe(0x220d);
+  });
+
+  it("checks a real IPv4 header from the kernel to zero", () => {
+    // 10.9.0.1 -> 10.9.0.2 ICMP echo, as captured (checksum field included).
+    const h = fromHex("4500 0054 61f1 4000 4001 c4a3 0a09 0001 0a09 0002");
+    expect(internetChecksum(h)).toBe(0);
+  });
+
+  it("pads an odd last byte with zero", () => {
+    expect(onesComplementSum(fromHex("0102 03"))).toBe(0x0402);
+  });
+
+  it("agrees with the reference on any bytes, offset and alignment", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 0, max: 0xffff }),
+        (data, shift, initial) => {
+          // Place the data at every alignment inside a larger buffer.
+          const big = new Uint8Array(data.length + 16).fill(0x5a);
+          big.set(data, shift);
+          const view = big.subarray(shift, shift + data.length);
+          expect(onesComplementSum(view, 0, view.length, initial)).toBe(reference(data, initial));
+          expect(onesComplementSum(big, shift, shift + data.length, initial)).toBe(reference(data, initial));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("chains partial sums over even-offset parts", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 2, maxLength: 600 }), fc.nat(), (data, cut) => {
+        const at = (cut % data.length) & ~1;
+        const chained = onesComplementSum(data, at, data.length, onesComplementSum(data, 0, at));
+        return chained === reference(data);
+      }),
+    );
+  });
+
+  it("folds wide sums with every carry", () => {
+    expect(foldSum(0x1fffe)).toBe(0xffff);
+    expect(foldSum(0xffff * 0x10001)).toBe(0xffff);
+    expect(foldSum(0)).toBe(0);
+  });
+});
+
+describe("pseudo-header", () => {
+  it("sums addresses, protocol and length", () => {
+    // 10.9.0.1, 10.9.0.2, TCP, 40 bytes: 0a09+0001+0a09+0002+0006+0028
+    expect(pseudoHeaderSum(0x0a090001, 0x0a090002, 6, 40)).toBe(0x0a09 + 1 + 0x0a09 + 2 + 6 + 40);
+    expect(pseudoHeaderSum(0xffffffff, 0xffffffff, 17, 0xffff)).toBe(
+      reference(fromHex("ffffffffffffffff0011ffff")),
+    );
+  });
+});
+
+describe("incremental update (RFC 1624)", () => {
+  it("equals a full recomputation after a 16-bit field changes", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 20, maxLength: 60 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 0xffff }),
+        (data, pos, word) => {
+          const b = data.slice(0, data.length & ~1);
+          const at = (pos % (b.length / 2)) * 2;
+          const before = internetChecksum(b);
+          const old = (b[at]! << 8) | b[at + 1]!;
+          b[at] = word >>> 8;
+          b[at + 1] = word & 0xff;
+          const after = internetChecksum(b);
+          const inc = updateChecksum(before, old, word);
+          // RFC 1624: both forms of zero (0x0000/0xffff) are the same one's complement number.
+          return inc === after || (inc ^ after) === 0xffff;
+        },
+      ),
+    );
+  });
+
+  it("updates for a 32-bit address change (the RFC 1624 §4 TTL-style case)", () => {
+    const b = fromHex("45000054 18e44000 40010000 0a090001 0a090002");
+    const before = internetChecksum(b);
+    b.set(fromHex("c0a80001"), 12);
+    expect(updateChecksum32(before, 0x0a090001, 0xc0a80001)).toBe(internetChecksum(b));
+  });
+});
