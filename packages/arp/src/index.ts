@@ -1,1 +1,12 @@
-export {};
+export {
+  ARP_HTYPE_ETHERNET,
+  ARP_PACKET_LENGTH,
+  ARP_PTYPE_IPV4,
+  type ArpHeader,
+  ArpOp,
+  ArpView,
+  arpBufferLength,
+  decodeArp,
+  encodeArp,
+  writeArp,
+} from "./arp-packet.js";
