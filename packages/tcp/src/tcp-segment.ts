@@ -1,0 +1,322 @@
+import { onesComplementSum, pseudoHeaderSum } from "@userstack/ipv4";
+import { DecodeError, put16, put32, u16, u32 } from "@userstack/wire";
+import { listTcpOptions, type TcpOption, tcpOptionsLength, writeTcpOptions } from "./tcp-option.js";
+
+// RFC 9293 §3.1 header layout.
+const F = {
+  sourcePort: 0,
+  destinationPort: 2,
+  seq: 4,
+  ack: 8,
+  offset: 12,
+  flags: 13,
+  window: 14,
+  checksum: 16,
+  urgent: 18,
+  end: 20,
+} as const;
+
+/** Length of a TCP header without options. */
+export const TCP_HEADER_LENGTH = 20;
+/** Longest TCP header: data offset 15 words. */
+export const TCP_MAX_HEADER_LENGTH = 60;
+/** IP protocol number of TCP. */
+export const TCP_PROTOCOL = 6;
+
+/** The control bits (RFC 9293 §3.1, RFC 3168 §6.1 for ECE/CWR). NS (RFC 3540) is historic. */
+export const TcpFlag = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+} as const;
+
+/** A plain TCP header, for building segments. `flags` is a bitmask of {@link TcpFlag}. */
+export interface TcpHeader {
+  sourcePort: number;
+  destinationPort: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  window: number;
+  /** Urgent pointer; 0 when absent. */
+  urgentPointer?: number;
+  /** Options in wire order; padded with zeros to a 32-bit boundary when written. */
+  options?: readonly TcpOption[];
+}
+
+/**
+ * A zero-copy view of a decoded TCP segment, made by {@link decodeTcp}: every getter stays in
+ * bounds, and the options were validated and parsed into plain fields at decode time so that the
+ * engine reads them without allocating (`-1` / `false` when the option is absent).
+ */
+export class TcpView {
+  /** MSS option value, or -1 when absent. */
+  mss = -1;
+  /** Window scale shift as sent (may exceed 14; RFC 7323 §2.3 says use 14), or -1 when absent. */
+  windowScale = -1;
+  /** True when the SACK-permitted option is present. */
+  sackPermitted = false;
+  /** True when the timestamps option is present. */
+  hasTimestamps = false;
+  /** TSval when {@link hasTimestamps}. */
+  tsVal = 0;
+  /** TSecr when {@link hasTimestamps}. */
+  tsEcr = 0;
+  /** Number of SACK blocks (0–4); read them with {@link sackLeft}/{@link sackRight}. */
+  sackCount = 0;
+  /** Offset of the first SACK block in {@link bytes}. */
+  sackAt = 0;
+  /** True when an option of a kind this codec does not interpret is present. */
+  hasUnknownOptions = false;
+
+  constructor(
+    /** The segment: header and payload. */
+    readonly bytes: Uint8Array,
+    /** Data offset × 4: where the payload starts. */
+    readonly headerLength: number,
+  ) {}
+
+  get sourcePort(): number {
+    return u16(this.bytes, F.sourcePort);
+  }
+  get destinationPort(): number {
+    return u16(this.bytes, F.destinationPort);
+  }
+  /** Sequence number. */
+  get seq(): number {
+    return u32(this.bytes, F.seq);
+  }
+  /** Acknowledgment number (meaningful when ACK is set). */
+  get ack(): number {
+    return u32(this.bytes, F.ack);
+  }
+  /** Data offset in 32-bit words. */
+  get dataOffset(): number {
+    return this.bytes[F.offset]! >>> 4;
+  }
+  /** The four reserved bits after the data offset (RFC 9293 §3.1; bit 0 was NS). */
+  get reserved(): number {
+    return this.bytes[F.offset]! & 0x0f;
+  }
+  /** The eight control bits, a bitmask of {@link TcpFlag}. */
+  get flags(): number {
+    return this.bytes[F.flags]!;
+  }
+  get fin(): boolean {
+    return (this.bytes[F.flags]! & TcpFlag.FIN) !== 0;
+  }
+  get syn(): boolean {
+    return (this.bytes[F.flags]! & TcpFlag.SYN) !== 0;
+  }
+  get rst(): boolean {
+    return (this.bytes[F.flags]! & TcpFlag.RST) !== 0;
+  }
+  get psh(): boolean {
+    return (this.bytes[F.flags]! & TcpFlag.PSH) !== 0;
+  }
+  get ackFlag(): boolean {
+    return (this.bytes[F.flags]! & TcpFlag.ACK) !== 0;
+  }
+  get urg(): boolean {
+    return (this.bytes[F.flags]! & TcpFlag.URG) !== 0;
+  }
+  get ece(): boolean {
+    return (this.bytes[F.flags]! & TcpFlag.ECE) !== 0;
+  }
+  get cwr(): boolean {
+    return (this.bytes[F.flags]! & TcpFlag.CWR) !== 0;
+  }
+  /** Window field as sent, not scaled. */
+  get window(): number {
+    return u16(this.bytes, F.window);
+  }
+  get checksum(): number {
+    return u16(this.bytes, F.checksum);
+  }
+  get urgentPointer(): number {
+    return u16(this.bytes, F.urgent);
+  }
+  /** The raw option bytes, padding included (a view). */
+  get optionBytes(): Uint8Array {
+    return this.bytes.subarray(F.end, this.headerLength);
+  }
+  /** Options in wire order (allocates: for tools and tests, not the hot path). */
+  get options(): TcpOption[] {
+    return listTcpOptions(this.bytes, F.end, this.headerLength);
+  }
+  /** Left edge of SACK block `i` (< {@link sackCount}). */
+  sackLeft(i: number): number {
+    return u32(this.bytes, this.sackAt + 8 * i);
+  }
+  /** Right edge (first sequence number after the block) of SACK block `i`. */
+  sackRight(i: number): number {
+    return u32(this.bytes, this.sackAt + 8 * i + 4);
+  }
+  /** The data after the header (a view). */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.headerLength);
+  }
+  /** Payload length. */
+  get payloadLength(): number {
+    return this.bytes.length - this.headerLength;
+  }
+  /** Sequence space the segment occupies: payload plus one each for SYN and FIN (RFC 9293 §3.4). */
+  get segmentLength(): number {
+    const f = this.bytes[F.flags]!;
+    return this.bytes.length - this.headerLength + (f & TcpFlag.SYN ? 1 : 0) + (f & TcpFlag.FIN ? 1 : 0);
+  }
+}
+
+/**
+ * Validates a TCP segment (header, options, and — when the IPv4 addresses are given — the
+ * checksum over the pseudo-header) and returns a view of it, or a {@link DecodeError}: `truncated`
+ * when shorter than 20 bytes or than its data offset, `bad-length` for a data offset below 5,
+ * `bad-option` for an option whose length is below 2, runs past the header, or is wrong for its
+ * kind, `bad-checksum` when the checksum does not verify. `bytes` must end where the IP payload
+ * ends. Never throws.
+ */
+export function decodeTcp(bytes: Uint8Array, source?: number, destination?: number): TcpView | DecodeError {
+  const len = bytes.length;
+  if (len < F.end) return new DecodeError("tcp", "truncated", len);
+  const hl = (bytes[F.offset]! >>> 4) * 4;
+  if (hl < F.end) return new DecodeError("tcp", "bad-length", F.offset, `data offset ${hl / 4}`);
+  if (hl > len) return new DecodeError("tcp", "truncated", len, `data offset ${hl / 4}`);
+  if (source !== undefined && destination !== undefined) {
+    const sum = onesComplementSum(bytes, 0, len, pseudoHeaderSum(source, destination, TCP_PROTOCOL, len));
+    if (sum !== 0xffff) return new DecodeError("tcp", "bad-checksum", F.checksum);
+  }
+  const view = new TcpView(bytes, hl);
+  return hl === F.end ? view : parseOptions(view, bytes, hl);
+}
+
+// RFC 9293 §3.1 option layout: kinds 0 and 1 are one byte; others carry a length byte counting
+// kind and length. Known kinds must have their defined length (RFC 9293 §3.7.1, RFC 7323 §2.2,
+// §3.2, RFC 2018 §2, §3).
+function parseOptions(view: TcpView, b: Uint8Array, end: number): TcpView | DecodeError {
+  let p: number = F.end;
+  while (p < end) {
+    const kind = b[p]!;
+    if (kind === 0) break;
+    if (kind === 1) {
+      p++;
+      continue;
+    }
+    if (p + 1 >= end) return new DecodeError("tcp", "bad-option", p, `kind ${kind} without length`);
+    const ol = b[p + 1]!;
+    if (ol < 2 || p + ol > end)
+      return new DecodeError("tcp", "bad-option", p + 1, `kind ${kind} length ${ol}`);
+    switch (kind) {
+      case 2:
+        if (ol !== 4) return new DecodeError("tcp", "bad-option", p + 1, `mss length ${ol}`);
+        view.mss = u16(b, p + 2);
+        break;
+      case 3:
+        if (ol !== 3) return new DecodeError("tcp", "bad-option", p + 1, `window scale length ${ol}`);
+        view.windowScale = b[p + 2]!;
+        break;
+      case 4:
+        if (ol !== 2) return new DecodeError("tcp", "bad-option", p + 1, `sack-permitted length ${ol}`);
+        view.sackPermitted = true;
+        break;
+      case 5:
+        if (ol < 10 || (ol - 2) % 8 !== 0)
+          return new DecodeError("tcp", "bad-option", p + 1, `sack length ${ol}`);
+        view.sackCount = (ol - 2) >>> 3;
+        view.sackAt = p + 2;
+        break;
+      case 8:
+        if (ol !== 10) return new DecodeError("tcp", "bad-option", p + 1, `timestamps length ${ol}`);
+        view.hasTimestamps = true;
+        view.tsVal = u32(b, p + 2);
+        view.tsEcr = u32(b, p + 6);
+        break;
+      default:
+        view.hasUnknownOptions = true;
+    }
+    p += ol;
+  }
+  return view;
+}
+
+/** Header length {@link writeTcpHeader} writes for `h`: 20 plus the padded options. */
+export function tcpHeaderLength(h: TcpHeader): number {
+  return F.end + tcpOptionsLength(h.options);
+}
+
+/**
+ * Writes the header of `h` (checksum field zero) into `out` at `at`; returns the payload offset.
+ * Compute the checksum once the payload is in place with {@link writeTcpChecksum}. Throws a
+ * RangeError when the options exceed 40 bytes — a caller bug, not received input.
+ */
+export function writeTcpHeader(h: TcpHeader, out: Uint8Array, at = 0): number {
+  let end = at + F.end;
+  if (h.options !== undefined && h.options.length > 0) {
+    end = writeTcpOptions(h.options, out, end);
+    if (end - at > TCP_MAX_HEADER_LENGTH)
+      throw new RangeError(`writeTcpHeader: options take ${end - at - F.end} bytes, at most 40 fit`);
+  }
+  put16(out, at + F.sourcePort, h.sourcePort);
+  put16(out, at + F.destinationPort, h.destinationPort);
+  put32(out, at + F.seq, h.seq);
+  put32(out, at + F.ack, h.ack);
+  out[at + F.offset] = ((end - at) >>> 2) << 4;
+  out[at + F.flags] = h.flags;
+  put16(out, at + F.window, h.window);
+  put16(out, at + F.checksum, 0);
+  put16(out, at + F.urgent, h.urgentPointer ?? 0);
+  return end;
+}
+
+/** The checksum `segment` should carry (its own checksum field is skipped, as if zero). */
+export function tcpChecksum(segment: Uint8Array, source: number, destination: number): number {
+  const len = segment.length;
+  const head = onesComplementSum(
+    segment,
+    0,
+    F.checksum,
+    pseudoHeaderSum(source, destination, TCP_PROTOCOL, len),
+  );
+  return ~onesComplementSum(segment, F.checksum + 2, len, head) & 0xffff;
+}
+
+/** Computes and stores the checksum of `segment` (header with payload in place). */
+export function writeTcpChecksum(segment: Uint8Array, source: number, destination: number): void {
+  put16(segment, F.checksum, tcpChecksum(segment, source, destination));
+}
+
+/** True when the checksum of `segment` verifies against the IPv4 pseudo-header. */
+export function verifyTcpChecksum(segment: Uint8Array, source: number, destination: number): boolean {
+  const len = segment.length;
+  return (
+    onesComplementSum(segment, 0, len, pseudoHeaderSum(source, destination, TCP_PROTOCOL, len)) === 0xffff
+  );
+}
+
+/**
+ * Encodes a whole segment: header, `payload`, and the checksum when both IPv4 addresses are
+ * given. Writes into `out` at `at` when given (a RangeError when too small: a caller bug),
+ * otherwise allocates. Returns the segment as a view of the buffer.
+ */
+export function encodeTcp(
+  h: TcpHeader,
+  payload: Uint8Array = new Uint8Array(0),
+  out?: Uint8Array,
+  at = 0,
+  source?: number,
+  destination?: number,
+): Uint8Array {
+  const len = tcpHeaderLength(h) + payload.length;
+  const buf = out ?? new Uint8Array(at + len);
+  if (buf.length < at + len)
+    throw new RangeError(`encodeTcp: buffer needs ${at + len} bytes, has ${buf.length}`);
+  const p = writeTcpHeader(h, buf, at);
+  buf.set(payload, p);
+  const seg = buf.subarray(at, at + len);
+  if (source !== undefined && destination !== undefined) writeTcpChecksum(seg, source, destination);
+  return seg;
+}
