@@ -22,3 +22,26 @@ export {
   updateChecksum,
   updateChecksum32,
 } from "./checksum.js";
+export { IpProtocol } from "./ip-protocol.js";
+export {
+  copiedIpv4Options,
+  encodeIpv4Options,
+  type Ipv4Option,
+  Ipv4OptionType,
+  ipv4OptionCopied,
+  parseIpv4Options,
+} from "./ipv4-options.js";
+export {
+  decodeIpv4,
+  encodeIpv4,
+  IPV4_DEFAULT_TTL,
+  IPV4_HEADER_LENGTH,
+  IPV4_MAX_HEADER_LENGTH,
+  IPV4_MAX_OPTIONS_LENGTH,
+  IPV4_MAX_TOTAL_LENGTH,
+  type Ipv4Header,
+  Ipv4View,
+  ipv4BufferLength,
+  ipv4HeaderLength,
+  writeIpv4Header,
+} from "./ipv4-packet.js";

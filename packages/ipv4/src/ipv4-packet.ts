@@ -1,0 +1,287 @@
+import { DecodeError, put16, put32, u16, u32 } from "@userstack/wire";
+import { internetChecksum, onesComplementSum } from "./checksum.js";
+
+// RFC 791 §3.1 header layout.
+const F = {
+  vihl: 0,
+  tos: 1,
+  length: 2,
+  id: 4,
+  flags: 6,
+  ttl: 8,
+  protocol: 9,
+  checksum: 10,
+  source: 12,
+  destination: 16,
+  end: 20,
+} as const;
+
+/** The length of an IPv4 header without options. */
+export const IPV4_HEADER_LENGTH = 20;
+/** The longest IPv4 header: IHL is 4 bits, so 15 words (RFC 791 §3.1). */
+export const IPV4_MAX_HEADER_LENGTH = 60;
+/** Options occupy at most 40 bytes. */
+export const IPV4_MAX_OPTIONS_LENGTH = 40;
+/** The largest datagram the 16-bit total length allows. */
+export const IPV4_MAX_TOTAL_LENGTH = 0xffff;
+/** The TTL Linux uses by default (net.ipv4.ip_default_ttl); RFC 1700 recommends 64. */
+export const IPV4_DEFAULT_TTL = 64;
+
+/** Flag bits in the 16-bit flags/fragment-offset word (RFC 791 §3.1 "Flags"). */
+const RESERVED = 0x8000;
+const DF = 0x4000;
+const MF = 0x2000;
+const OFFSET = 0x1fff;
+
+/**
+ * A plain IPv4 header for building datagrams. Addresses are unsigned 32-bit numbers.
+ * Omitted fields take the values an ordinary host sends: DSCP/ECN 0, identification 0, no flags,
+ * offset 0, TTL 64, no options.
+ */
+export interface Ipv4Header {
+  /** Differentiated Services Code Point (RFC 2474), 6 bits. */
+  dscp?: number;
+  /** Explicit Congestion Notification (RFC 3168), 2 bits. */
+  ecn?: number;
+  /** The datagram's identification (RFC 791; RFC 6864 for atomic datagrams). */
+  identification?: number;
+  /** The reserved flag bit: must be zero (RFC 791); settable only to reproduce captured traffic. */
+  reservedFlag?: boolean;
+  /** Don't Fragment. */
+  dontFragment?: boolean;
+  /** More Fragments. */
+  moreFragments?: boolean;
+  /** Fragment offset in bytes (a multiple of 8, at most 65528); the wire carries it in 8-byte units. */
+  fragmentOffset?: number;
+  /** Time to live; 64 when omitted. */
+  ttl?: number;
+  /** {@link IpProtocol} or any 8-bit number. */
+  protocol: number;
+  source: number;
+  destination: number;
+  /** Raw option bytes, written as given and padded with zeros (End of Option List) to 4 bytes; at most 40. */
+  options?: Uint8Array;
+  /**
+   * Bytes after the header. {@link writeIpv4Header} puts `header length + payloadLength` in the
+   * total length field; {@link encodeIpv4} takes it from its payload argument instead.
+   */
+  payloadLength?: number;
+}
+
+/**
+ * A zero-copy view of a validated IPv4 datagram, made by {@link decodeIpv4}. `bytes` ends at the
+ * total length: Ethernet padding after the datagram is not part of it (RFC 791 §3.1 "Total Length";
+ * smoltcp's `test_overlong`).
+ */
+export class Ipv4View {
+  constructor(
+    /** The datagram: header, options and payload, `totalLength` bytes. */
+    readonly bytes: Uint8Array,
+  ) {}
+
+  /** Always 4 in a decoded view. */
+  get version(): number {
+    return this.bytes[F.vihl]! >>> 4;
+  }
+  /** Internet Header Length in 32-bit words (5..15). */
+  get ihl(): number {
+    return this.bytes[F.vihl]! & 0x0f;
+  }
+  /** Header length in bytes (20..60), options included. */
+  get headerLength(): number {
+    return (this.bytes[F.vihl]! & 0x0f) << 2;
+  }
+  /** Differentiated Services Code Point (RFC 2474): the top 6 bits of the former TOS octet. */
+  get dscp(): number {
+    return this.bytes[F.tos]! >>> 2;
+  }
+  /** Explicit Congestion Notification (RFC 3168): the low 2 bits of the former TOS octet. */
+  get ecn(): number {
+    return this.bytes[F.tos]! & 3;
+  }
+  /** Total length of the datagram in bytes, header included. */
+  get totalLength(): number {
+    return u16(this.bytes, F.length);
+  }
+  /** Identification (RFC 791; RFC 6864). */
+  get identification(): number {
+    return u16(this.bytes, F.id);
+  }
+  /** The reserved flag bit (must be zero per RFC 791; kept visible, not refused). */
+  get reservedFlag(): boolean {
+    return (this.bytes[F.flags]! & 0x80) !== 0;
+  }
+  /** Don't Fragment. */
+  get dontFragment(): boolean {
+    return (this.bytes[F.flags]! & 0x40) !== 0;
+  }
+  /** More Fragments. */
+  get moreFragments(): boolean {
+    return (this.bytes[F.flags]! & 0x20) !== 0;
+  }
+  /** Fragment offset in bytes (the wire field × 8). */
+  get fragmentOffset(): number {
+    return (u16(this.bytes, F.flags) & OFFSET) << 3;
+  }
+  /** True for any fragment: more fragments follow or the offset is not zero. */
+  get isFragment(): boolean {
+    return (u16(this.bytes, F.flags) & (MF | OFFSET)) !== 0;
+  }
+  /** Time to live. */
+  get ttl(): number {
+    return this.bytes[F.ttl]!;
+  }
+  /** The payload's protocol ({@link IpProtocol}). */
+  get protocol(): number {
+    return this.bytes[F.protocol]!;
+  }
+  /** The header checksum as carried (verified by {@link decodeIpv4}). */
+  get checksum(): number {
+    return u16(this.bytes, F.checksum);
+  }
+  /** Source address. */
+  get source(): number {
+    return u32(this.bytes, F.source);
+  }
+  /** Destination address. */
+  get destination(): number {
+    return u32(this.bytes, F.destination);
+  }
+  /** The header, options included, as a view. */
+  get header(): Uint8Array {
+    return this.bytes.subarray(0, this.headerLength);
+  }
+  /** The options as raw bytes (padding included), a view; empty without options. Parse with `parseIpv4Options`. */
+  get options(): Uint8Array {
+    return this.bytes.subarray(F.end, this.headerLength);
+  }
+  /** The payload, a view ending at the total length. */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.headerLength);
+  }
+
+  /** A plain header with a copy of the options, e.g. to change a field and encode again. */
+  toHeader(): Ipv4Header {
+    const h: Ipv4Header = {
+      dscp: this.dscp,
+      ecn: this.ecn,
+      identification: this.identification,
+      reservedFlag: this.reservedFlag,
+      dontFragment: this.dontFragment,
+      moreFragments: this.moreFragments,
+      fragmentOffset: this.fragmentOffset,
+      ttl: this.ttl,
+      protocol: this.protocol,
+      source: this.source,
+      destination: this.destination,
+      payloadLength: this.totalLength - this.headerLength,
+    };
+    if (this.headerLength > F.end) h.options = this.options.slice();
+    return h;
+  }
+}
+
+/**
+ * Validates an IPv4 datagram and returns a view of it, or a {@link DecodeError} (never throws):
+ *
+ * - `truncated`: fewer than 20 bytes, or fewer than the header or total length claim;
+ * - `bad-version`: the version is not 4;
+ * - `bad-length`: IHL below 5, or a total length shorter than the header;
+ * - `bad-checksum`: the header checksum does not verify (RFC 791 §3.1, RFC 1122 §3.2.1.2: silently
+ *   discard), unless `verifyChecksum` is false.
+ *
+ * Bytes after the total length (Ethernet padding) are excluded from the view. Options are not
+ * interpreted here; `parseIpv4Options` validates them when a caller needs them.
+ */
+export function decodeIpv4(bytes: Uint8Array, verifyChecksum = true): Ipv4View | DecodeError {
+  const n = bytes.length;
+  if (n < F.end) return new DecodeError("ipv4", "truncated", n);
+  const vihl = bytes[F.vihl]!;
+  if (vihl >>> 4 !== 4) return new DecodeError("ipv4", "bad-version", F.vihl, `version ${vihl >>> 4}`);
+  const hl = (vihl & 0x0f) << 2;
+  if (hl < F.end) return new DecodeError("ipv4", "bad-length", F.vihl, `IHL ${vihl & 0x0f}`);
+  if (hl > n) return new DecodeError("ipv4", "truncated", n, `header of ${hl} bytes`);
+  const total = u16(bytes, F.length);
+  if (total < hl)
+    return new DecodeError("ipv4", "bad-length", F.length, `total length ${total} < header ${hl}`);
+  if (total > n) return new DecodeError("ipv4", "truncated", n, `total length ${total}`);
+  if (verifyChecksum && onesComplementSum(bytes, 0, hl) !== 0xffff)
+    return new DecodeError("ipv4", "bad-checksum", F.checksum);
+  return new Ipv4View(total === n ? bytes : bytes.subarray(0, total));
+}
+
+/** The header length {@link writeIpv4Header} writes for `h`: 20 plus the options padded to 4 bytes. */
+export function ipv4HeaderLength(h: Ipv4Header): number {
+  const o = h.options?.length ?? 0;
+  return F.end + ((o + 3) & ~3);
+}
+
+/** The buffer length {@link encodeIpv4} needs for `h` and a payload of `payloadLength` bytes. */
+export function ipv4BufferLength(h: Ipv4Header, payloadLength = h.payloadLength ?? 0): number {
+  return ipv4HeaderLength(h) + payloadLength;
+}
+
+/**
+ * Writes the header of `h` (options and their padding included) into `out` at `at`, with the total
+ * length taken from `h.payloadLength` and the header checksum computed, and returns the offset where
+ * the payload goes. Throws a RangeError for a header that cannot be encoded (a caller bug: options
+ * over 40 bytes, an offset not a multiple of 8, a datagram over 65535 bytes, no room in `out`).
+ */
+export function writeIpv4Header(h: Ipv4Header, out: Uint8Array, at = 0): number {
+  const hl = ipv4HeaderLength(h);
+  const total = hl + (h.payloadLength ?? 0);
+  const offset = h.fragmentOffset ?? 0;
+  if (hl > IPV4_MAX_HEADER_LENGTH)
+    throw new RangeError(`writeIpv4Header: ${h.options!.length} bytes of options, at most 40 fit`);
+  if (total > IPV4_MAX_TOTAL_LENGTH)
+    throw new RangeError(`writeIpv4Header: a ${total}-byte datagram exceeds 65535; fragment or send less`);
+  if ((offset & 7) !== 0 || offset < 0 || offset > 0xfff8)
+    throw new RangeError(`writeIpv4Header: fragment offset ${offset} must be a multiple of 8 up to 65528`);
+  if (at < 0 || out.length < at + hl)
+    throw new RangeError(`writeIpv4Header: needs ${hl} bytes at offset ${at}, the buffer has ${out.length}`);
+  out[at + F.vihl] = 0x40 | (hl >>> 2);
+  out[at + F.tos] = (((h.dscp ?? 0) & 0x3f) << 2) | ((h.ecn ?? 0) & 3);
+  put16(out, at + F.length, total);
+  put16(out, at + F.id, h.identification ?? 0);
+  put16(
+    out,
+    at + F.flags,
+    (h.reservedFlag ? RESERVED : 0) | (h.dontFragment ? DF : 0) | (h.moreFragments ? MF : 0) | (offset >>> 3),
+  );
+  out[at + F.ttl] = h.ttl ?? IPV4_DEFAULT_TTL;
+  out[at + F.protocol] = h.protocol;
+  put16(out, at + F.checksum, 0);
+  put32(out, at + F.source, h.source);
+  put32(out, at + F.destination, h.destination);
+  if (h.options && h.options.length > 0) {
+    out.set(h.options, at + F.end);
+    // RFC 791 §3.1 "Padding": zeros up to a 32-bit boundary (0 is also End of Option List).
+    out.fill(0, at + F.end + h.options.length, at + hl);
+  }
+  put16(out, at + F.checksum, internetChecksum(out, at, at + hl));
+  return at + hl;
+}
+
+/**
+ * Encodes a whole datagram: the header of `h` (total length from `payload.length`), then
+ * `payload`. Writes into `out` at `at` when given, otherwise allocates. Returns the datagram as a
+ * view of the buffer.
+ */
+export function encodeIpv4(
+  h: Ipv4Header,
+  payload: Uint8Array = new Uint8Array(0),
+  out?: Uint8Array,
+  at = 0,
+): Uint8Array {
+  const len = ipv4HeaderLength(h) + payload.length;
+  const buf = out ?? new Uint8Array(at + len);
+  if (buf.length < at + len)
+    throw new RangeError(`encodeIpv4: buffer needs ${at + len} bytes, has ${buf.length}`);
+  const p = writeIpv4Header(
+    h.payloadLength === payload.length ? h : { ...h, payloadLength: payload.length },
+    buf,
+    at,
+  );
+  buf.set(payload, p);
+  return buf.subarray(at, at + len);
+}
