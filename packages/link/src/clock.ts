@@ -13,4 +13,11 @@ export interface Clock {
   setTimer(at: number, fn: () => void): TimerHandle;
   /** Cancels a timer; a no-op for one that ran or was cleared. */
   clearTimer(handle: TimerHandle): void;
+  /**
+   * The Unix time in milliseconds at which `now()` was 0, when the clock knows it (real time:
+   * `performance.timeOrigin`). Optional, added so that captures can write wall-clock timestamps
+   * while the stack keeps a monotonic clock; a virtual clock may leave it out (captures then
+   * start at 1970-01-01, which Wireshark shows as relative time just as well).
+   */
+  readonly timeOrigin?: number;
 }

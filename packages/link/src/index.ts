@@ -1,3 +1,13 @@
 export type { Clock, TimerHandle } from "./clock.js";
 export { type Link, type Medium, type Receiver, sendAll } from "./link.js";
+export { MemoryLink, type MemoryLinkStats, maxFrameLength } from "./memory-link.js";
+export { type MemoryPairOptions, memoryPair } from "./memory-pair.js";
+export {
+  type MacTableEntry,
+  MemorySwitch,
+  type MemorySwitchOptions,
+  type MemorySwitchStats,
+} from "./memory-switch.js";
 export type { NetworkLayer, NetworkReceiver } from "./network-layer.js";
+export { realClock } from "./real-clock.js";
+export { type RunUntilIdleOptions, VirtualClock, type VirtualClockOptions } from "./virtual-clock.js";
