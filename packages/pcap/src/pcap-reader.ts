@@ -6,10 +6,21 @@ import {
   PCAP_RECORD_HEADER_LENGTH,
 } from "./pcap-format.js";
 
+/** Larger records are refused as corrupt: no link carries 64 MiB frames, and a torn or garbage file
+ * must not make the streaming reader wait for (and buffer) gigabytes. */
+const MAX_RECORD = 64 * 1024 * 1024;
+
 /** One packet of a capture. `data` is a view into the capture's bytes. */
 export interface PcapRecord {
-  /** Capture time in milliseconds since the Unix epoch (fractional). */
+  /**
+   * Capture time in milliseconds since the Unix epoch (fractional). A double cannot hold today's
+   * epoch to the nanosecond: use `seconds` and `nanoseconds` when exact values matter.
+   */
   timeMs: number;
+  /** The timestamp's whole seconds, exactly as stored. */
+  seconds: number;
+  /** The timestamp's fraction in nanoseconds (a microsecond file's value × 1000), exactly. */
+  nanoseconds: number;
   /** The captured bytes (at most the snapshot length). */
   data: Uint8Array;
   /** The packet's length on the wire. */
@@ -47,7 +58,9 @@ function decodeFileHeader(bytes: Uint8Array): Omit<PcapFile, "records"> | Decode
     littleEndian,
     nanosecond,
     snapLen: v.getUint32(16, littleEndian),
-    linkType: v.getUint32(20, littleEndian) & 0x0fffffff, // the top bits carry FCS information
+    // The low 16 bits are the link type; the upper ones carry the FCS length and flag bits
+    // (draft-ietf-opsawg-pcap §4, "LinkType and additional information").
+    linkType: v.getUint32(20, littleEndian) & 0xffff,
   };
 }
 
@@ -76,6 +89,9 @@ export function decodePcap(bytes: Uint8Array): PcapFile | DecodeError {
 export class PcapStreamReader {
   private buf = new Uint8Array(0);
   private header: Omit<PcapFile, "records"> | undefined;
+  private error: DecodeError | undefined;
+  /** Stream offset of `buf[0]`, so errors name a position in the whole stream. */
+  private base = 0;
 
   /** The file header, once its 24 bytes have arrived. */
   get file(): Omit<PcapFile, "records"> | undefined {
@@ -86,8 +102,13 @@ export class PcapStreamReader {
     return this.buf.length;
   }
 
-  /** Feeds a chunk; calls `onRecord` per complete record; returns a {@link DecodeError} on a bad header or record. */
+  /**
+   * Feeds a chunk; calls `onRecord` per complete record; returns a {@link DecodeError} on a bad
+   * header or record. After an error the stream cannot be resynchronised: every later call returns
+   * the same error.
+   */
   push(chunk: Uint8Array, onRecord: (r: PcapRecord) => void): DecodeError | undefined {
+    if (this.error) return this.error;
     let b = chunk;
     if (this.buf.length > 0) {
       b = new Uint8Array(this.buf.length + chunk.length);
@@ -101,7 +122,7 @@ export class PcapStreamReader {
         return undefined;
       }
       const h = decodeFileHeader(b);
-      if (h instanceof DecodeError) return h;
+      if (h instanceof DecodeError) return (this.error = h);
       this.header = h;
       at = PCAP_FILE_HEADER_LENGTH;
     }
@@ -112,17 +133,25 @@ export class PcapStreamReader {
       const frac = v.getUint32(at + 4, le);
       const caplen = v.getUint32(at + 8, le);
       const origlen = v.getUint32(at + 12, le);
-      if (caplen > 0x4000000)
-        return new DecodeError("pcap", "bad-length", at + 8, `record of ${caplen} bytes`);
+      if (caplen > MAX_RECORD)
+        return (this.error = new DecodeError(
+          "pcap",
+          "bad-length",
+          this.base + at + 8,
+          `record of ${caplen} bytes`,
+        ));
       if (b.length - at - PCAP_RECORD_HEADER_LENGTH < caplen) break;
       const start = at + PCAP_RECORD_HEADER_LENGTH;
       onRecord({
         timeMs: sec * 1000 + (nanosecond ? frac / 1e6 : frac / 1e3),
+        seconds: sec,
+        nanoseconds: nanosecond ? frac : frac * 1000,
         data: b.subarray(start, start + caplen),
         originalLength: origlen,
       });
       at = start + caplen;
     }
+    this.base += at;
     this.buf = at === b.length ? new Uint8Array(0) : b.slice(at);
     return undefined;
   }

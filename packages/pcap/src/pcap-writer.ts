@@ -106,19 +106,27 @@ export class MemorySink implements ByteSink {
 
 /**
  * A sink over a WHATWG `WritableStreamDefaultWriter` (browser downloads, `fs.WriteStream` via
- * `Writable.toWeb`, …). Writes are queued on the stream; `close()` waits for them.
+ * `Writable.toWeb`, …). Writes are queued on the stream; `close()` waits for them and rejects with
+ * the first write error, if any (later packets are dropped after a failure).
  */
 export function writableStreamSink(writer: {
   write(chunk: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }): ByteSink {
   let last: Promise<void> = Promise.resolve();
+  let failed: { error: unknown } | undefined;
   return {
     write(bytes) {
-      last = writer.write(bytes.slice());
+      if (failed) return;
+      // Catch here: a rejected write nobody awaits would be an unhandled rejection, which ends a
+      // Node process. The first failure is reported by close().
+      last = writer.write(bytes.slice()).catch((error: unknown) => {
+        failed ??= { error };
+      });
     },
     async close() {
       await last;
+      if (failed) throw failed.error;
       await writer.close();
     },
   };
