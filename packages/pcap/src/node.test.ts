@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { missing } from "@userstack/testkit";
 import { DecodeError, toHex } from "@userstack/wire";
 import { afterAll, describe, expect, it } from "vitest";
-import { decodePcap, LinkType, MemorySink, PcapWriter } from "./index.js";
+import { type ByteSink, decodePcap, LinkType, MemorySink, PcapWriter } from "./index.js";
 import { fileSink } from "./node.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pcap-node-"));
@@ -22,7 +22,7 @@ const frame = Uint8Array.from(
 function writeBoth(path: string, big: Uint8Array) {
   const mem = new MemorySink();
   const file = fileSink(path);
-  for (const sink of [mem, file]) {
+  for (const sink of [mem, file] as ByteSink[]) {
     const w = new PcapWriter(sink, { linkType: LinkType.Ethernet });
     w.write(frame, 1_700_000_000_000.5);
     w.write(big, 1_700_000_000_001.25);

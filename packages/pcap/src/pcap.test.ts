@@ -129,7 +129,7 @@ describe("nanosecond and big-endian files", () => {
       [1_700_000_000, 123_456_789, 4, "45000014"],
       [1_700_000_001, 999_999_999, 1500, "0102"],
     ]);
-    expect(f.records[0]!.timeMs).toBeCloseTo(1_700_000_000_123.456789, 3);
+    expect(f.records[0]!.timeMs).toBeCloseTo(1_700_000_000_123.457, 3);
   });
 
   it("reads the link type from the low 16 bits when FCS bits are set above it", () => {
