@@ -214,7 +214,8 @@ export class DeviceLink implements Link, Watched {
         }
       }
     } finally {
-      if (delivered > 0) {
+      // A receiver that closed the link during the batch gets no flush: after close(), nothing.
+      if (delivered > 0 && !this.closed) {
         this.stats.rxBatches++;
         r.flush();
       }
