@@ -84,7 +84,10 @@ class RealClock implements Clock {
     const fire = () => {
       // Node's timers run against a cached, millisecond-truncated loop time and may fire up to a
       // millisecond before `performance.now()` reaches the deadline: keep the "at or after" promise.
-      if (this.now() < t.at) return this.arm(t);
+      if (this.now() < t.at) {
+        this.arm(t);
+        return;
+      }
       t.cancel = undefined;
       t.fn();
     };
