@@ -31,7 +31,7 @@ export class EchoResponder implements Receiver {
   /** Frames delivered after the test said the link was closed. */
   afterClose = 0;
   closed = false;
-  /** Every frame's EtherType (Ethernet) or IP protocol (IP), for the record. */
+  /** How many frames of each EtherType arrived (on an IP link, by the packet's version; -v for another version v). */
   readonly kinds = new Map<number, number>();
   private readonly out = new Uint8Array(65536 + 64);
 
@@ -45,8 +45,11 @@ export class EchoResponder implements Receiver {
     this.frames++;
     if (this.closed) this.afterClose++;
     if (this.link.medium === "ip") {
-      this.kinds.set(frame[9] ?? -1, (this.kinds.get(frame[9] ?? -1) ?? 0) + 1);
-      this.onIp(frame, 0, undefined);
+      // A bare IP packet: the version nibble says which (recorded under the matching EtherType).
+      const version = (frame[0] ?? 0) >>> 4;
+      const kind = version === 4 ? EtherType.Ipv4 : version === 6 ? EtherType.Ipv6 : -version;
+      this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
+      if (version === 4) this.onIp(frame, 0, undefined);
       return;
     }
     const eth = decodeEthernet(frame);

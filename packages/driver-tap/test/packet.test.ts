@@ -1,0 +1,110 @@
+// openPacket on one end of a veth pair; the other end, with an address, is the kernel peer in a
+// second namespace. Both namespaces are the test's own.
+import { execFileSync } from "node:child_process";
+import { formatMac } from "@userstack/ethernet";
+import { parseIpv4 } from "@userstack/ipv4";
+import { missing, type Netns, withNetns } from "@userstack/testkit";
+import { describe, expect, it } from "vitest";
+import { openPacket } from "../src/index.js";
+import { EchoResponder } from "./echo-responder.js";
+import { eventually, kernelLink, uniqueName } from "./kernel-side.js";
+import { udpChecksumOk } from "./udp-checksum.js";
+
+const skip = missing({ root: true, tools: ["ip", "ping", "ethtool", "python3"] });
+const STACK_IP = parseIpv4("10.0.2.2")!;
+
+/** A veth pair: `peer` in `kernelNs` with 10.0.2.1/24, `ours` in `stackNs` with no address; both up. */
+async function vethPair(kernelNs: Netns, stackNs: Netns): Promise<{ peer: string; ours: string }> {
+  const peer = uniqueName("vk");
+  const ours = uniqueName("vs");
+  await kernelNs.exec("ip", [
+    "link",
+    "add",
+    peer,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    ours,
+    "netns",
+    stackNs.name,
+  ]);
+  await kernelNs.sh(`ip link set ${peer} up && ip addr add 10.0.2.1/24 dev ${peer}`);
+  await stackNs.exec("ip", ["link", "set", ours, "up"]);
+  return { peer, ours };
+}
+
+const sendUdp = (ns: Netns) =>
+  ns.exec("python3", [
+    "-c",
+    "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(bytes(range(200)), ('10.0.2.2', 9)) for _ in range(3)]",
+  ]);
+
+describe.skipIf(skip)("openPacket on a veth pair with the Linux kernel as the peer", () => {
+  it("answers ARP and ping with the interface's MAC and never reads back its own frames", async () => {
+    await withNetns("us-pk", (kernelNs) =>
+      withNetns("us-ps", async (stackNs) => {
+        const { peer, ours } = await vethPair(kernelNs, stackNs);
+        await kernelNs.exec("ethtool", ["-K", peer, "tx", "off", "tso", "off", "gso", "off"]);
+        const link = await openPacket(ours, { netns: stackNs.name });
+        try {
+          expect(link.medium).toBe("ethernet");
+          expect(link.mtu).toBe(1500);
+          expect(formatMac(link.mac!)).toBe((await kernelLink(stackNs, ours)).address);
+          const responder = new EchoResponder(link, STACK_IP, link.mac);
+          link.attach(responder);
+          const out = await kernelNs.exec("ping", ["-c", "3", "-i", "0.2", "-W", "2", "10.0.2.2"]);
+          expect(out).toMatch(/3 packets transmitted, 3 received, 0% packet loss/);
+          expect(responder.sequences).toEqual([1, 2, 3]);
+          expect(responder.arpRequests).toBeGreaterThanOrEqual(1);
+          const neigh = await kernelNs.exec("ip", ["neigh", "show", "10.0.2.2", "dev", peer]);
+          expect(neigh).toContain(`lladdr ${formatMac(link.mac!)}`);
+          // PACKET_IGNORE_OUTGOING: the replies we sent did not come back to us.
+          expect(link.stats.txFrames).toBeGreaterThanOrEqual(4);
+          expect(responder.ownFrames).toBe(0);
+          expect(responder.malformed).toBe(0);
+          // The UDP checksums from the peer arrive finished once its offloads are off.
+          const udp: Uint8Array[] = [];
+          link.attach({
+            receive: (f) => {
+              if (f[12] === 0x08 && f[13] === 0x00 && f[23] === 17) udp.push(f.slice(14));
+              responder.receive(f);
+            },
+            flush: () => responder.flush(),
+          });
+          await sendUdp(kernelNs);
+          expect(await eventually(() => udp.length === 3)).toBe(true);
+          for (const d of udp) expect(udpChecksumOk(d)).toBe(true);
+          expect(execFileSync("ip", ["-o", "link"], { encoding: "utf8" })).not.toContain(ours);
+        } finally {
+          await link.close();
+        }
+      }),
+    );
+  });
+
+  it("without the documented ethtool line, the peer's UDP checksums arrive unfinished", async () => {
+    await withNetns("us-pk", (kernelNs) =>
+      withNetns("us-ps", async (stackNs) => {
+        const { ours } = await vethPair(kernelNs, stackNs);
+        const link = await openPacket(ours, { netns: stackNs.name });
+        try {
+          const responder = new EchoResponder(link, STACK_IP, link.mac);
+          const udp: Uint8Array[] = [];
+          link.attach({
+            receive: (f) => {
+              if (f[12] === 0x08 && f[13] === 0x00 && f[23] === 17) udp.push(f.slice(14));
+              responder.receive(f);
+            },
+            flush: () => responder.flush(),
+          });
+          await sendUdp(kernelNs);
+          expect(await eventually(() => udp.length === 3)).toBe(true);
+          for (const d of udp) expect(udpChecksumOk(d)).toBe(false);
+        } finally {
+          await link.close();
+        }
+      }),
+    );
+  });
+});
