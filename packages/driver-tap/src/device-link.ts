@@ -261,8 +261,9 @@ export class DeviceLink implements Link, Watched {
 
   /**
    * Stops delivery at once and releases the device (a non-persistent TAP/TUN disappears with it).
-   * Resolves after the poll thread has let go of the descriptor: within one wake-up, and never
-   * later than the poll's one-second safety timeout. Idempotent.
+   * Resolves once the poll thread has let go of the descriptor (one eventfd wake-up; never later
+   * than the poll's one-second safety timeout) and the descriptor is closed, which the kernel does
+   * on a worker thread since unregistering a device takes milliseconds. Idempotent.
    */
   close(): Promise<void> {
     if (this.closing) return this.closing;
@@ -273,7 +274,9 @@ export class DeviceLink implements Link, Watched {
         this.watching = false;
         await reactor.remove(this);
       }
-      libc().close(this.fd);
+      // Off the main thread: the kernel unregisters a non-persistent device inside close(2), which
+      // takes ~14 ms here (RCU grace periods) and would stall every other connection meanwhile.
+      await new Promise<void>((resolve) => libc().closeAsync(this.fd, () => resolve()));
     })();
     return this.closing;
   }

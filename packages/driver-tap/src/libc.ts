@@ -13,6 +13,8 @@ type Fn = ((...args: unknown[]) => number) & { async: AsyncCall };
 export interface Libc {
   open(path: string, flags: number, mode: number): number;
   close(fd: number): number;
+  /** close(2) on a worker thread: closing a TAP/TUN descriptor unregisters the device, ~14 ms here. */
+  closeAsync(fd: number, done: (err: unknown, result: number) => void): void;
   /** `ioctl(fd, request, void *arg)`: `arg` is a buffer the kernel reads or fills. */
   ioctlPtr(fd: number, request: number, arg: Uint8Array): number;
   /** `ioctl(fd, request, unsigned long arg)`: `arg` is a plain value. */
@@ -65,9 +67,11 @@ export function libc(): Libc {
   const f = (proto: string) => lib.func(proto) as unknown as Fn;
   const ioctl = f("int ioctl(int fd, unsigned long request, ...)");
   const poll = f("int poll(void *fds, unsigned long nfds, int timeout)");
+  const close = f("int close(int fd)");
   bound = {
     open: f("int open(const char *path, int flags, int mode)"),
-    close: f("int close(int fd)"),
+    close,
+    closeAsync: (fd, done) => close.async(fd, done),
     ioctlPtr: (fd, request, arg) => ioctl(fd, request, "void *", arg),
     ioctlInt: (fd, request, arg) => ioctl(fd, request, "unsigned long", arg),
     read: f("long read(int fd, void *buf, unsigned long count)"),

@@ -39,6 +39,8 @@ class Reactor {
   private capacity = 0;
   /** Resolved when the poll in flight returns: nobody polls a removed descriptor after that. */
   private pollReturned: (() => void)[] = [];
+  /** Polls that returned, and how: by the safety timeout, or woken by add()/remove() alone. */
+  private readonly counts = { polls: 0, timeouts: 0, wakeups: 0 };
   private readonly wakeValue = new BigUint64Array([1n]);
   private readonly wakeSink = new Uint8Array(8);
 
@@ -109,8 +111,14 @@ class Reactor {
     this.pollReturned = [];
     for (const resolve of waiting) resolve();
     if (this.wake >= 0) libc().read(this.wake, this.wakeSink, 8); // reset the counter; EAGAIN is fine
+    this.counts.polls++;
+    if (ready === 0) this.counts.timeouts++;
     let more = false;
     try {
+      if (ready > 0 && this.native) {
+        const wakeAt = polled.length * POLLFD_SIZE;
+        if (ready === 1 && this.native.view.getInt16(wakeAt + 6, true) !== 0) this.counts.wakeups++;
+      }
       if (ready < 0) {
         // poll itself failed (EINTR, ENOMEM; its errno stayed on the worker thread): drain
         // everything once from setImmediate, then poll again.
@@ -165,9 +173,9 @@ class Reactor {
     this.capacity = 0;
   }
 
-  /** For diagnostics: the number of descriptors watched and whether a poll is in flight. */
-  state(): { watched: number; polling: boolean } {
-    return { watched: this.watched.length, polling: this.phase === "polling" };
+  /** For diagnostics and tests: what is watched, whether a poll is in flight, how polls ended. */
+  state(): { watched: number; polling: boolean; polls: number; timeouts: number; wakeups: number } {
+    return { watched: this.watched.length, polling: this.phase === "polling", ...this.counts };
   }
 }
 

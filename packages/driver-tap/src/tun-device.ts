@@ -95,7 +95,7 @@ function tunsetiffMessage(
     case "EACCES":
       return `Creating ${KIND} device "${name}" needs CAP_NET_ADMIN: run as root (sudo), or create it once as a persistent device you own with \`sudo ${ip} tuntap add dev ${name} mode ${KIND.toLowerCase()} user $USER\` (or \`sudo userstack-tap setup\`) and open it by that name.`;
     case "EBUSY":
-      return `${KIND} device "${name}"${where(netns)} is already open in another process (a device has one reader): stop that process, or choose another name.`;
+      return `${KIND} device "${name}"${where(netns)} is already open (a device has one reader): close the link or stop the process that holds it, or choose another name.`;
     case "EINVAL":
       return `An interface named "${name}"${where(netns)} exists and is not a ${KIND} device: choose another name, or remove it with \`${ip} link del ${name}\`.`;
     default:
