@@ -1,3 +1,4 @@
 import { packageBuild } from "../../tsup.base.ts";
 
-export default packageBuild();
+// The library, and the userstack-tap command (package.json "bin": dist/cli.js).
+export default packageBuild({ entry: ["src/index.ts", "src/cli.ts"] });
