@@ -1,4 +1,20 @@
+export { closedPortReply } from "./closed-port.js";
+export {
+  type CongestionControlName,
+  configMss,
+  DEFAULT_TCP_CONFIG,
+  resolveTcpConfig,
+  type TcpConfig,
+} from "./config.js";
+export type { CongestionControl, CongestionWindow } from "./congestion-control.js";
+export { TcpConnection, TcpInput, type TcpState, type TcpStatus } from "./connection.js";
+export { TcpEngine } from "./engine.js";
+export { type TcpErrorCode, TcpEvent, type TcpIcmpError } from "./events.js";
+export { TcpListener, type TcpListenerStats } from "./listener.js";
+export { TcpSegmentOut, type TcpSink, writeTcpSegment } from "./segment-out.js";
 export * as seq from "./seq.js";
+export { SipKey, sipHash } from "./siphash.js";
+export type { TcpDrops, TcpStats } from "./stats.js";
 export {
   listTcpOptions,
   MAX_SACK_BLOCKS,

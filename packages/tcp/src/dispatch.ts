@@ -1,0 +1,325 @@
+import type { TcpConnection } from "./connection.js";
+import { TcpSegmentOut, type TcpSink } from "./segment-out.js";
+import { add, gt, leq, lt, max, sub } from "./seq.js";
+import type { TcpOption } from "./tcp-option.js";
+import { TcpFlag } from "./tcp-segment.js";
+import { runTimers } from "./timeouts.js";
+
+// What to send now (smoltcp's `dispatch`): SYN/SYN-ACK, data and FIN within the peer's window and
+// the congestion window, loss-recovery retransmissions (RFC 6675 §5 NextSeg), pure ACKs (delayed
+// or immediate), window updates, probes and resets. Emits a burst per call.
+
+/** The reused segment handed to sinks. No re-entrancy: one dispatch runs at a time. */
+const OUT = new TcpSegmentOut();
+const EMPTY = new Uint8Array(0);
+
+// Reused option objects (no allocation per segment).
+const NOP: TcpOption = { kind: 1 };
+const MSS_OPT = { kind: 2 as const, mss: 0 };
+const WS_OPT = { kind: 3 as const, shift: 0 };
+const SACK_PERM: TcpOption = { kind: 4 };
+const TS_OPT = { kind: 8 as const, tsVal: 0, tsEcr: 0 };
+const SACK_BLOCKS: number[] = [];
+const SACK_OPT = { kind: 5 as const, blocks: SACK_BLOCKS };
+
+export function dispatch(c: TcpConnection, now: number, sink: TcpSink, budget: number): number {
+  runTimers(c, now);
+  let sent = 0;
+  if (c.rstPending && sent < budget) {
+    emitReset(c, sink);
+    sent++;
+  }
+  switch (c.state) {
+    case "CLOSED":
+    case "LISTEN":
+      c.wantOutput = false;
+      return sent;
+    case "SYN-SENT":
+    case "SYN-RECEIVED":
+      if (c.synPending && sent < budget) {
+        emitSyn(c, now, sink);
+        sent++;
+      }
+      break;
+    case "ESTABLISHED":
+    case "CLOSE-WAIT":
+    case "FIN-WAIT-1":
+    case "CLOSING":
+    case "LAST-ACK":
+      sent += sendData(c, now, sink, budget - sent);
+      break;
+    default:
+      // FIN-WAIT-2 and TIME-WAIT only acknowledge.
+      break;
+  }
+  if (c.probeNow && sent < budget && c.state !== "SYN-SENT" && c.state !== "SYN-RECEIVED") {
+    // Zero-window and keepalive probes: <SEQ=SND.UNA-1><CTL=ACK>, no data, which the peer must
+    // answer with an ACK carrying its window (Linux tcp_xmit_probe_skb; RFC 9293 §3.8.4).
+    c.probeNow = false;
+    emit(c, now, sink, add(c.sndUna, -1), 0, TcpFlag.ACK);
+    sent++;
+  }
+  if (c.ackNow && sent < budget && c.state !== "SYN-SENT") {
+    if (c.state === "SYN-RECEIVED") {
+      // In SYN-RECEIVED an acknowledgment is the SYN-ACK itself.
+      if (sent < budget) {
+        emitSyn(c, now, sink);
+        sent++;
+      }
+    } else {
+      emit(c, now, sink, c.sndNxt, 0, TcpFlag.ACK);
+      sent++;
+    }
+  }
+  c.wantOutput = sent >= budget;
+  return sent;
+}
+
+function emitReset(c: TcpConnection, sink: TcpSink): void {
+  c.rstPending = false;
+  const h = OUT.header;
+  OUT.localAddress = c.localAddress;
+  OUT.remoteAddress = c.remoteAddress;
+  h.sourcePort = c.localPort;
+  h.destinationPort = c.remotePort;
+  h.seq = c.rstSeq;
+  h.ack = c.rstFlags & TcpFlag.ACK ? c.rstAck : 0;
+  h.flags = c.rstFlags;
+  h.window = 0;
+  h.options.length = 0;
+  OUT.clearPayload();
+  c.stats.segmentsOut++;
+  sink(OUT);
+}
+
+/** Window to advertise, bytes, with receiver SWS avoidance (RFC 1122 §4.2.3.3, RFC 9293 §3.8.6.2.2). */
+function receiveWindow(c: TcpConnection): number {
+  const rb = c.receiveBuffer;
+  const space = rb === undefined ? c.config.receiveBufferSize : rb.space;
+  const cur = Math.max(0, sub(c.rcvAdvEdge, c.rcvNxt));
+  if (space <= cur) return cur; // never shrink the window (RFC 7323 §2.4)
+  const mss = c.rcvMss;
+  const cap = rb === undefined ? c.config.receiveBufferSize : rb.capacity;
+  if (space - cur < Math.min(cap >>> 1, mss)) return cur;
+  return space;
+}
+
+function emitSyn(c: TcpConnection, now: number, sink: TcpSink): void {
+  c.synPending = false;
+  const active = c.state === "SYN-SENT";
+  const h = OUT.header;
+  fillAddresses(c);
+  h.seq = c.iss;
+  h.ack = active ? 0 : c.rcvNxt;
+  h.flags = active ? TcpFlag.SYN : TcpFlag.SYN | TcpFlag.ACK;
+  // RFC 7323 §2.2: the window of a SYN is never scaled.
+  const space = c.receiveBuffer === undefined ? c.config.receiveBufferSize : c.receiveBuffer.space;
+  h.window = Math.min(space, 0xffff);
+  const o = h.options;
+  o.length = 0;
+  MSS_OPT.mss = c.rcvMss;
+  o.push(MSS_OPT);
+  // Our SYN offers what the configuration enables; a SYN-ACK only what the peer offered too.
+  const sack = active ? c.config.sack : c.sackOk;
+  const ts = active ? c.config.timestamps : c.tsOk;
+  const ws = active ? c.config.windowScaling : c.rcvWscale > 0 || c.sndWscale > 0 || c.wsAgreed;
+  // Linux's layout: MSS, SACK-permitted + timestamps (or NOP NOP + timestamps), NOP + WS.
+  if (ts) {
+    if (sack) o.push(SACK_PERM);
+    else o.push(NOP, NOP);
+    TS_OPT.tsVal = c.tsNow(now);
+    TS_OPT.tsEcr = active ? 0 : c.tsRecent;
+    o.push(TS_OPT);
+  } else if (sack) o.push(NOP, NOP, SACK_PERM);
+  if (ws) {
+    WS_OPT.shift = c.offeredWscale;
+    o.push(NOP, WS_OPT);
+  }
+  OUT.clearPayload();
+  if (c.synSentAt < 0) c.synSentAt = now;
+  c.sndNxt = add(c.iss, 1);
+  if (gt(c.sndNxt, c.sndMax) || c.sndMax === c.iss) c.sndMax = c.sndNxt;
+  if (c.rtoAt < 0) c.rtoAt = now + c.rtt.rto;
+  c.ackNow = false;
+  c.lastAckSent = c.rcvNxt;
+  c.rcvAdvEdge = add(c.rcvNxt, h.window);
+  c.stats.segmentsOut++;
+  c.lastSendTime = now;
+  sink(OUT);
+}
+
+function fillAddresses(c: TcpConnection): void {
+  OUT.localAddress = c.localAddress;
+  OUT.remoteAddress = c.remoteAddress;
+  OUT.header.sourcePort = c.localPort;
+  OUT.header.destinationPort = c.remotePort;
+}
+
+/**
+ * Emits one segment at `seq` with `len` payload bytes from the send buffer and `flags` (ACK is
+ * always set once synchronized), with timestamps and SACK blocks as negotiated.
+ */
+function emit(c: TcpConnection, now: number, sink: TcpSink, seq: number, len: number, flags: number): void {
+  const h = OUT.header;
+  fillAddresses(c);
+  h.seq = seq;
+  h.ack = c.rcvNxt;
+  h.flags = flags;
+  const win = receiveWindow(c);
+  const field = Math.min((win + (1 << c.rcvWscale) - 1) >>> c.rcvWscale, 0xffff);
+  h.window = field;
+  const edge = add(c.rcvNxt, field << c.rcvWscale);
+  if (gt(edge, c.rcvAdvEdge)) c.rcvAdvEdge = edge;
+  const o = h.options;
+  o.length = 0;
+  let room = 40;
+  if (c.tsOk) {
+    TS_OPT.tsVal = c.tsNow(now);
+    TS_OPT.tsEcr = c.tsRecent;
+    o.push(NOP, NOP, TS_OPT);
+    room -= 12;
+  }
+  const rb = c.receiveBuffer;
+  if (c.sackOk && rb !== undefined && rb.rangeCount > 0) {
+    // RFC 2018 §4: the first block reports the most recently received segment's range, then the
+    // others, as many as fit.
+    const most = Math.min(rb.rangeCount, (room - 4) >>> 3);
+    SACK_BLOCKS.length = 0;
+    const latest = rb.latestRange >= 0 ? rb.latestRange : rb.rangeCount - 1;
+    SACK_BLOCKS.push(rb.lefts[latest]!, rb.rights[latest]!);
+    for (let i = rb.rangeCount - 1; i >= 0 && SACK_BLOCKS.length < 2 * most; i--) {
+      if (i !== latest) SACK_BLOCKS.push(rb.lefts[i]!, rb.rights[i]!);
+    }
+    o.push(NOP, NOP, SACK_OPT);
+  }
+  if (len > 0) {
+    const sb = c.sendBuffer!;
+    const off = sub(seq, c.sndBufSeq);
+    const first = sb.first(off, len);
+    OUT.payload = first;
+    OUT.payload2 = first.length < len ? sb.second(first.length, len) : EMPTY;
+  } else OUT.clearPayload();
+  // Every segment carries the current ACK: the delayed ACK is done (RFC 1122 §4.2.3.2).
+  c.ackNow = false;
+  c.delAckAt = -1;
+  c.unackedSegments = 0;
+  c.lastAckSent = c.rcvNxt;
+  c.lastSendTime = now;
+  c.stats.segmentsOut++;
+  sink(OUT);
+}
+
+/** RFC 6675 §4 pipe: bytes believed in the network during SACK recovery. */
+function pipe(c: TcpConnection): number {
+  const from = lt(c.highRxt, c.sndUna) ? c.sndUna : c.highRxt;
+  return sub(c.sndNxt, c.sndUna) - c.scoreboard.sacked - c.scoreboard.holeBytesFrom(from);
+}
+
+function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number): number {
+  const sb = c.sendBuffer!;
+  const w = c.window;
+  let sent = 0;
+  // RFC 5681 §4.1 restart window: after an idle period longer than the RTO, start again from
+  // min(IW, cwnd) so that a burst does not hit the network at the old rate.
+  if (
+    c.config.slowStartAfterIdle &&
+    c.sndMax === c.sndUna &&
+    now - c.lastSendTime > c.rtt.rto &&
+    c.sndNxt !== c.dataEnd()
+  ) {
+    const iw = c.config.initialCwnd * c.sndMss;
+    if (w.cwnd > iw) w.cwnd = iw;
+    c.cc.onRestart(w);
+  }
+  while (sent < budget) {
+    if (c.inRecovery) {
+      // RFC 6675 §5 (C): retransmit holes first, as long as pipe leaves room in cwnd.
+      if (c.sackOk) {
+        if (pipe(c) >= w.cwnd) break;
+        const from = lt(c.highRxt, c.sndUna) ? c.sndUna : c.highRxt;
+        const hole = c.scoreboard.nextHole(from);
+        if (hole >= 0) {
+          const len = Math.min(c.scoreboard.holeLength, c.sndMss);
+          emit(c, now, sink, hole, len, TcpFlag.ACK);
+          c.highRxt = add(hole, len);
+          c.stats.retransmits++;
+          sent++;
+          if (c.rtoAt < 0) c.rtoAt = now + c.rtt.rto;
+          continue;
+        }
+        // No hole left to repair below the highest SACK: RFC 6675 rule (2), new data.
+        c.highRxt = c.scoreboard.highest(c.sndUna);
+      } else if (leq(c.highRxt, c.sndUna)) {
+        // RFC 6582 §3.2 (3)/(5): retransmit the first unacknowledged segment.
+        const dataLen = Math.max(0, Math.min(c.sndMss, sub(c.dataEnd(), c.sndUna)));
+        const fin = dataLen === 0 && c.finQueued && lt(c.dataEnd(), c.sndMax) ? TcpFlag.FIN : 0;
+        if (dataLen > 0 || fin) {
+          emit(c, now, sink, c.sndUna, dataLen, TcpFlag.ACK | fin);
+          c.highRxt = add(c.sndUna, dataLen + (fin ? 1 : 0));
+          c.stats.retransmits++;
+          sent++;
+          continue;
+        }
+        c.highRxt = add(c.sndUna, 1);
+      }
+    }
+    const dataEnd = c.dataEnd();
+    const dataLeft = Math.max(0, sub(dataEnd, c.sndNxt));
+    const finLeft = c.finQueued && leq(c.sndNxt, dataEnd);
+    if (dataLeft === 0 && !finLeft) break;
+    const wndRoom = sub(add(c.sndUna, c.sndWnd), c.sndNxt);
+    let len = Math.min(c.sndMss, dataLeft);
+    if (len > wndRoom) {
+      if (wndRoom <= 0) break;
+      // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a window-limited partial segment only when
+      // it is at least half the largest window the peer ever offered.
+      if (wndRoom < c.maxSndWnd >>> 1) break;
+      len = wndRoom;
+    } else if (
+      len < c.sndMss &&
+      !c.config.noDelay &&
+      !c.finQueued &&
+      c.sndNxt === c.sndMax &&
+      c.sndMax !== c.sndUna
+    ) {
+      // Nagle (RFC 9293 §3.7.4): no small segment while data is unacknowledged.
+      break;
+    }
+    const fin = finLeft && len === dataLeft && wndRoom > len;
+    if (len === 0 && !fin) break;
+    const flight = c.inRecovery && c.sackOk ? pipe(c) : sub(c.sndNxt, c.sndUna);
+    if (flight > 0 && flight + len > w.cwnd) break;
+    const retransmit = lt(c.sndNxt, c.sndMax);
+    let flags = TcpFlag.ACK;
+    if (fin) flags |= TcpFlag.FIN;
+    if (len === dataLeft && len > 0) flags |= TcpFlag.PSH;
+    emit(c, now, sink, c.sndNxt, len, flags);
+    if (retransmit) c.stats.retransmits++;
+    else {
+      c.stats.bytesOut += len;
+      if (!c.tsOk && !c.rttTiming && len > 0) {
+        // RFC 6298 §3 with Karn's rule: time one new segment at a time.
+        c.rttTiming = true;
+        c.rttSeq = add(c.sndNxt, len);
+        c.rttTime = now;
+      }
+    }
+    c.sndNxt = add(c.sndNxt, len + (fin ? 1 : 0));
+    c.sndMax = max(c.sndMax, c.sndNxt);
+    // RFC 6298 (5.1): start the timer if it is not running.
+    if (c.rtoAt < 0) c.rtoAt = now + c.rtt.rto;
+    if (c.unackedSince < 0) c.unackedSince = now;
+    sent++;
+  }
+  // Persist (RFC 9293 §3.8.6.1): data waits, nothing is in flight, the window does not let it go.
+  if (
+    c.sndMax === c.sndUna &&
+    c.persistAt < 0 &&
+    (sub(c.dataEnd(), c.sndNxt) > 0 || (c.finQueued && leq(c.sndNxt, c.dataEnd()))) &&
+    sent < budget
+  ) {
+    c.persistAt = now + Math.min(c.rtt.rto * 2 ** c.persistBackoff, c.config.maxRto);
+  }
+  void sb;
+  return sent;
+}

@@ -1,0 +1,65 @@
+import { fillRandom } from "@userstack/wire";
+import { resolveTcpConfig, type TcpConfig } from "./config.js";
+import { TcpConnection } from "./connection.js";
+import { TcpListener } from "./listener.js";
+import { TupleHash } from "./tuple-hash.js";
+import { openActive } from "./user-calls.js";
+
+/**
+ * The per-stack TCP state that connections share: defaults and the secrets behind ISNs
+ * (RFC 6528), timestamp offsets and SYN cookies (RFC 4987). Create one per stack.
+ *
+ * ```ts
+ * const tcp = new TcpEngine({ noDelay: true });
+ * const conn = tcp.connect(now, myIp, 49152, serverIp, 80);
+ * conn.dispatch(now, (seg) => sendSegment(seg)); // the SYN
+ * ```
+ */
+export class TcpEngine {
+  readonly config: TcpConfig;
+  readonly hash: TupleHash;
+
+  /**
+   * `secret`: 48 bytes keying the hashes; by default fresh random bytes (Web Crypto). Pass one
+   * only to make tests deterministic.
+   */
+  constructor(config: Partial<TcpConfig> = {}, secret?: Uint8Array) {
+    this.config = resolveTcpConfig(config);
+    let key = secret;
+    if (key === undefined) {
+      key = new Uint8Array(48);
+      fillRandom(key);
+    }
+    this.hash = new TupleHash(key);
+  }
+
+  /**
+   * OPEN, active (RFC 9293 §3.10.1): a connection in SYN-SENT whose SYN the next dispatch sends.
+   * The glue picks the local port and registers the connection under its 4-tuple.
+   */
+  connect(
+    now: number,
+    localAddress: number,
+    localPort: number,
+    remoteAddress: number,
+    remotePort: number,
+    config?: Partial<TcpConfig>,
+  ): TcpConnection {
+    const cfg = config === undefined ? this.config : resolveTcpConfig(config, this.config);
+    const c = new TcpConnection(cfg, localAddress, localPort, remoteAddress, remotePort);
+    c.lastNow = now;
+    openActive(
+      c,
+      this.hash.isn(now, localAddress, localPort, remoteAddress, remotePort),
+      this.hash.tsOffset(localAddress, remoteAddress),
+      now,
+    );
+    return c;
+  }
+
+  /** OPEN, passive: a listener on `localPort` (`localAddress` 0 for any address). */
+  listen(localAddress: number, localPort: number, config?: Partial<TcpConfig>): TcpListener {
+    const cfg = config === undefined ? this.config : resolveTcpConfig(config, this.config);
+    return new TcpListener(this.hash, cfg, localAddress, localPort);
+  }
+}

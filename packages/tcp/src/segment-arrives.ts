@@ -1,0 +1,636 @@
+import { configMss } from "./config.js";
+import { type TcpConnection, TcpInput } from "./connection.js";
+import { TcpEvent } from "./events.js";
+import { add, geq, gt, inWindow, leq, lt, max, sub } from "./seq.js";
+import type { TcpView } from "./tcp-segment.js";
+import { windowWeCanOffer } from "./user-calls.js";
+
+// RFC 9293 §3.10.7: SEGMENT ARRIVES. §3.10.7.1 (CLOSED) is closedPortReply() in closed-port.ts,
+// §3.10.7.2 (LISTEN) is TcpListener.input(); this file has §3.10.7.3 (SYN-SENT) and the eight
+// steps of §3.10.7.4 for the other states, one function each, in order.
+
+/** Default MSS when the peer sends no MSS option (RFC 9293 §3.7.1, RFC 1122 §4.2.2.6). */
+const DEFAULT_MSS = 536;
+/** RFC 7323 §5.5: TS.Recent older than 24 days is invalid. */
+const PAWS_IDLE_LIMIT = 24 * 24 * 3600 * 1000;
+
+export function segmentArrives(c: TcpConnection, seg: TcpView, now: number): TcpInput {
+  switch (c.state) {
+    case "CLOSED":
+    case "LISTEN":
+      // A removed connection that the glue still holds: answer as a closed port would.
+      if (!seg.rst) {
+        if (seg.ackFlag) c.queueReset(seg.ack, 0, false);
+        else c.queueReset(0, add(seg.seq, seg.segmentLength), true);
+      }
+      return TcpInput.Done;
+    case "SYN-SENT":
+      onSynSent(c, seg, now);
+      return TcpInput.Done;
+    case "TIME-WAIT":
+      if (seg.syn && !seg.rst && !seg.ackFlag && timeWaitMayReopen(c, seg)) {
+        c.setState("CLOSED");
+        return TcpInput.Reopen;
+      }
+      break;
+    default:
+      break;
+  }
+  c.lastReceiveTime = now;
+  if (c.config.keepAlive) {
+    c.keepAliveAt = now + c.config.keepAliveIdle;
+    c.keepAliveProbesOut = 0;
+  }
+  if (!checkSequence(c, seg, now)) return TcpInput.Done;
+  if (seg.rst) {
+    checkRst(c, seg, now);
+    return TcpInput.Done;
+  }
+  // third: security — not implemented (RFC 9293 §3.10.7.4 lets an implementation without
+  // compartments skip it; IP security options are obsolete).
+  if (seg.syn) {
+    checkSyn(c, seg, now);
+    return TcpInput.Done;
+  }
+  if (!checkAck(c, seg, now)) return TcpInput.Done;
+  // sixth: URG — the urgent mechanism is deprecated for new applications (RFC 6093 §6); urgent
+  // data is delivered inline with the rest, as with SO_OOBINLINE.
+  processText(c, seg, now, seg.seq, seg.payload);
+  checkFin(c, seg, now);
+  return TcpInput.Done;
+}
+
+/**
+ * RFC 9293 §3.10.7.4 TIME-WAIT and RFC 6191: a new SYN may end TIME-WAIT early when its sequence
+ * number (or, with timestamps, its TSval) is beyond what this connection saw, so it cannot be
+ * confused with an old duplicate. Linux does the same (tcp_timewait_state_process).
+ */
+function timeWaitMayReopen(c: TcpConnection, seg: TcpView): boolean {
+  if (c.tsOk && c.hasTsRecent && seg.hasTimestamps) return gt(seg.tsVal, c.tsRecent);
+  return gt(seg.seq, c.rcvNxt);
+}
+
+/** Effective send MSS: the peer's MSS, bounded by our MTU, less the options every segment carries. */
+function effectiveMss(c: TcpConnection, peerMss: number): number {
+  const ours = c.config.mtu - 40;
+  let mss = Math.min(peerMss, ours);
+  // RFC 9293 §3.7.1: Eff.snd.MSS subtracts the TCP options sent on every segment.
+  if (c.tsOk) mss -= 12;
+  return Math.max(mss, 64);
+}
+
+/** Records the options of the peer's SYN (RFC 7323 §2.2, §3.2; RFC 2018 §2; RFC 9293 §3.7.1). */
+export function negotiate(c: TcpConnection, seg: TcpView, now: number): void {
+  const cfg = c.config;
+  if (cfg.windowScaling && seg.windowScale >= 0) {
+    // RFC 7323 §2.3: a shift above 14 is used as 14.
+    c.sndWscale = Math.min(seg.windowScale, 14);
+    c.rcvWscale = c.offeredWscale;
+    c.wsAgreed = true;
+  } else {
+    c.wsAgreed = false;
+    c.sndWscale = 0;
+    c.rcvWscale = 0;
+  }
+  c.sackOk = cfg.sack && seg.sackPermitted;
+  c.tsOk = cfg.timestamps && seg.hasTimestamps;
+  if (c.tsOk) {
+    c.tsRecent = seg.tsVal;
+    c.tsRecentTime = now;
+    c.hasTsRecent = true;
+  }
+  c.rcvMss = configMss(cfg);
+  c.sndMss = effectiveMss(c, seg.mss >= 0 ? seg.mss : DEFAULT_MSS);
+  c.window.mss = c.sndMss;
+  // RFC 6928: IW = min(10 × MSS, …) — Linux counts 10 segments whatever the MSS.
+  c.window.cwnd = cfg.initialCwnd * c.sndMss;
+}
+
+/** ESTABLISHED entered: buffers, congestion window, events, the listener's accept queue. */
+export function established(c: TcpConnection, now: number): void {
+  c.allocateBuffers();
+  c.setState(c.finQueued ? "FIN-WAIT-1" : "ESTABLISHED");
+  c.events |= TcpEvent.Established | TcpEvent.Writable;
+  c.retries = 0;
+  c.lastSendTime = now;
+  c.lastReceiveTime = now;
+  if (c.config.keepAlive) c.keepAliveAt = now + c.config.keepAliveIdle;
+  c.quickAcks = 16;
+  c.wantOutput = true;
+}
+
+/** RFC 9293 §3.10.7.3: SEGMENT ARRIVES in SYN-SENT. */
+function onSynSent(c: TcpConnection, seg: TcpView, now: number): void {
+  // first: check the ACK bit
+  if (seg.ackFlag) {
+    const ack = seg.ack;
+    if (leq(ack, c.iss) || gt(ack, c.sndMax)) {
+      // "send a reset (unless the RST bit is set) <SEQ=SEG.ACK><CTL=RST>, discard the segment"
+      if (!seg.rst) c.queueReset(ack, 0, false);
+      c.stats.drops.badAck++;
+      return;
+    }
+  }
+  // second: check the RST bit. RFC 5961 §3.2 for SYN-SENT: acceptable when the ACK covers our SYN.
+  if (seg.rst) {
+    if (seg.ackFlag) c.fail("ECONNREFUSED");
+    else c.stats.drops.badRst++;
+    return;
+  }
+  // third: security — skipped (see segmentArrives).
+  // fourth: check the SYN bit
+  if (!seg.syn) {
+    c.stats.drops.noAck++;
+    return;
+  }
+  c.irs = seg.seq;
+  c.rcvNxt = add(seg.seq, 1);
+  c.rcvAdvEdge = c.rcvNxt;
+  negotiate(c, seg, now);
+  if (seg.ackFlag) {
+    c.sndUna = seg.ack;
+    // The first RTT sample: RFC 6298 (2.2) allows it from the SYN unless it was retransmitted.
+    if (c.tsOk && seg.tsEcr !== 0) c.rtt.sample(c.tsNow(now) - seg.tsEcr);
+    else if (c.retries === 0 && c.synSentAt >= 0) c.rtt.sample(now - c.synSentAt);
+    c.rtoAt = -1;
+    // RFC 7323 §2.2: the window in a SYN is never scaled.
+    c.sndWnd = seg.window;
+    c.maxSndWnd = c.sndWnd;
+    c.sndWl1 = seg.seq;
+    c.sndWl2 = seg.ack;
+    c.ackNow = true;
+    established(c, now);
+    // Data or FIN on a SYN-ACK: "continue processing at the sixth step".
+    if (seg.payloadLength > 0 || seg.fin) {
+      processText(c, seg, now, add(seg.seq, 1), seg.payload);
+      checkFin(c, seg, now);
+    }
+    return;
+  }
+  // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment <SEQ=ISS><ACK=RCV.NXT>".
+  c.sndWnd = seg.window;
+  c.maxSndWnd = c.sndWnd;
+  c.sndWl1 = seg.seq;
+  c.sndWl2 = c.sndUna;
+  c.setState("SYN-RECEIVED");
+  c.sndNxt = c.iss;
+  c.synPending = true;
+  c.wantOutput = true;
+}
+
+/** Sends an ACK in reply to a bad segment, at most one per `invalidAckInterval` (RFC 5961 §7). */
+export function rateLimitedAck(c: TcpConnection, now: number): boolean {
+  if (now - c.lastRateLimitedAck < c.config.invalidAckInterval) {
+    c.stats.drops.rateLimited++;
+    return false;
+  }
+  c.lastRateLimitedAck = now;
+  c.ackNow = true;
+  c.wantOutput = true;
+  return true;
+}
+
+/**
+ * first: check sequence number (RFC 9293 §3.10.7.4), with PAWS first (RFC 7323 §5.3). Returns
+ * false when the segment is dropped.
+ */
+function checkSequence(c: TcpConnection, seg: TcpView, now: number): boolean {
+  const seq = seg.seq;
+  const len = seg.segmentLength;
+  // RFC 7323 §5.3 PAWS: R1) drop a segment whose TSval is older than TS.Recent, unless RST.
+  if (c.tsOk && seg.hasTimestamps && c.hasTsRecent && lt(seg.tsVal, c.tsRecent) && !seg.rst) {
+    if (now - c.tsRecentTime > PAWS_IDLE_LIMIT) {
+      c.hasTsRecent = false; // §5.5: TS.Recent went stale on an idle connection
+    } else {
+      c.stats.drops.paws++;
+      if (len > 0) {
+        c.ackNow = true;
+        c.wantOutput = true;
+      } else rateLimitedAck(c, now);
+      return false;
+    }
+  }
+  const wnd = Math.max(0, sub(c.rcvAdvEdge, c.rcvNxt));
+  let ok: boolean;
+  if (len === 0) ok = wnd === 0 ? seq === c.rcvNxt : inWindow(seq, c.rcvNxt, wnd);
+  else
+    ok =
+      // "If the RCV.WND is zero, no segments will be acceptable, but special allowance should be
+      // made to accept valid ACKs, URGs, and RSTs": a segment at RCV.NXT goes on, its data is
+      // trimmed to nothing in processText.
+      seq === c.rcvNxt ||
+      (wnd > 0 && (inWindow(seq, c.rcvNxt, wnd) || inWindow(add(seq, len - 1), c.rcvNxt, wnd)));
+  if (!ok) {
+    c.stats.drops.outOfWindow++;
+    if (seg.rst) return false;
+    if (c.state === "SYN-RECEIVED" && seg.syn && seq === c.irs && !seg.ackFlag) {
+      // A retransmitted SYN: our SYN-ACK was lost; send it again (Linux tcp_check_req).
+      c.synPending = true;
+      c.wantOutput = true;
+      return false;
+    }
+    if (c.state === "TIME-WAIT" && seg.fin && add(seq, len) === c.rcvNxt) {
+      // §3.10.7.4 eighth, TIME-WAIT: a retransmitted FIN is acknowledged and restarts 2 MSL.
+      c.timeWaitAt = now + 2 * c.config.msl;
+    }
+    // "send an acknowledgment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"; Linux rate-limits it for
+    // segments without data or SYN/FIN, which cannot be part of a transfer.
+    if (len > 0) {
+      c.ackNow = true;
+      c.wantOutput = true;
+    } else rateLimitedAck(c, now);
+    return false;
+  }
+  // RFC 7323 §4.3 (2): TS.Recent takes the TSval of a segment that covers Last.ACK.sent.
+  if (
+    c.tsOk &&
+    seg.hasTimestamps &&
+    leq(seq, c.lastAckSent) &&
+    (!c.hasTsRecent || geq(seg.tsVal, c.tsRecent))
+  ) {
+    c.tsRecent = seg.tsVal;
+    c.tsRecentTime = now;
+    c.hasTsRecent = true;
+  }
+  return true;
+}
+
+/** second: check the RST bit (RFC 9293 §3.10.7.4 with RFC 5961 §3.2). */
+function checkRst(c: TcpConnection, seg: TcpView, now: number): void {
+  if (seg.seq !== c.rcvNxt) {
+    // RFC 5961 §3.2: in the window but not exact → challenge ACK; the sender of a genuine RST
+    // answers it with a RST at the right number.
+    c.stats.drops.badRst++;
+    if (rateLimitedAck(c, now)) c.stats.challengeAcks++;
+    return;
+  }
+  switch (c.state) {
+    case "SYN-RECEIVED":
+      // Passive open: "return this connection to LISTEN" — the listener forgets it.
+      // Active (simultaneous) open: "connection refused".
+      if (c.parent !== undefined) c.setState("CLOSED");
+      else c.fail("ECONNREFUSED");
+      return;
+    case "ESTABLISHED":
+    case "FIN-WAIT-1":
+    case "FIN-WAIT-2":
+      c.fail("ECONNRESET");
+      return;
+    case "CLOSE-WAIT":
+      // Linux reports EPIPE here: the application already saw EOF and can only be writing.
+      c.fail("EPIPE");
+      return;
+    default:
+      // CLOSING, LAST-ACK, TIME-WAIT: "enter the CLOSED state, delete the TCB, and return".
+      c.setState("CLOSED");
+  }
+}
+
+/** fourth: check the SYN bit (RFC 9293 §3.10.7.4 with RFC 5961 §4). */
+function checkSyn(c: TcpConnection, _seg: TcpView, now: number): void {
+  if (c.state === "SYN-RECEIVED" && c.parent !== undefined) {
+    // "If the connection was initiated with a passive OPEN, then return this connection to the
+    // LISTEN state and return."
+    c.stats.drops.badSyn++;
+    c.setState("CLOSED");
+    return;
+  }
+  // RFC 5961 §4.2: whatever the sequence number, a challenge ACK; drop the segment.
+  c.stats.drops.badSyn++;
+  if (rateLimitedAck(c, now)) c.stats.challengeAcks++;
+}
+
+/** fifth: check the ACK field. Returns false when the segment is dropped. */
+function checkAck(c: TcpConnection, seg: TcpView, now: number): boolean {
+  if (!seg.ackFlag) {
+    c.stats.drops.noAck++;
+    return false;
+  }
+  const ack = seg.ack;
+  if (c.state === "SYN-RECEIVED") {
+    // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED ... otherwise <SEQ=SEG.ACK><CTL=RST>"
+    if (lt(c.sndUna, ack) && leq(ack, c.sndMax)) {
+      if (c.parent !== undefined && !c.parent.childEstablished(c)) {
+        // Accept queue full: Linux drops the ACK and lets the SYN-ACK be retransmitted.
+        c.stats.drops.listenOverflow++;
+        return false;
+      }
+      c.sndUna = ack;
+      c.sndNxt = max(c.sndNxt, ack);
+      if (c.tsOk && seg.hasTimestamps && seg.tsEcr !== 0) c.rtt.sample(c.tsNow(now) - seg.tsEcr);
+      else if (c.retries === 0 && c.synSentAt >= 0) c.rtt.sample(now - c.synSentAt);
+      c.rtoAt = -1;
+      c.sndWnd = seg.window << c.sndWscale;
+      c.maxSndWnd = Math.max(c.maxSndWnd, c.sndWnd);
+      c.sndWl1 = seg.seq;
+      c.sndWl2 = ack;
+      established(c, now);
+    } else {
+      c.stats.drops.badAck++;
+      c.queueReset(ack, 0, false);
+      return false;
+    }
+  }
+  // RFC 5961 §5.2: acceptable when SND.UNA − MAX.SND.WND ≤ SEG.ACK ≤ SND.NXT (SND.MAX here, as the
+  // sender may have rewound SND.NXT after a timeout).
+  if (gt(ack, c.sndMax) || lt(ack, add(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
+    c.stats.drops.badAck++;
+    if (rateLimitedAck(c, now)) c.stats.challengeAcks++;
+    return false;
+  }
+  const windowField = seg.window << c.sndWscale;
+  if (gt(ack, c.sndUna)) {
+    newlyAcked(c, seg, ack, now);
+  } else if (ack === c.sndUna) {
+    // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no payload, no SYN/FIN, same
+    // window, ACK = SND.UNA (RFC 6675 counts SACK-bearing ACKs as well).
+    if (
+      c.sndMax !== c.sndUna &&
+      seg.payloadLength === 0 &&
+      !seg.fin &&
+      (windowField === c.sndWnd || seg.sackCount > 0)
+    ) {
+      c.dupAcks++;
+      c.stats.dupAcks++;
+      if (c.inRecovery && !c.sackOk) {
+        // RFC 6582 §3.2 (4): inflate cwnd by one segment per further duplicate ACK.
+        c.window.cwnd += c.sndMss;
+        c.wantOutput = true;
+      }
+    }
+  }
+  if (c.sackOk && seg.sackCount > 0) readSackBlocks(c, seg);
+  if (!c.inRecovery && c.sndMax !== c.sndUna && lossDetected(c)) enterRecovery(c);
+  // Window update (RFC 9293 §3.10.7.4): "If SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
+  // SND.WL2 =< SEG.ACK), set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
+  if (lt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && leq(c.sndWl2, ack))) {
+    if (windowField > c.sndWnd) c.wantOutput = true;
+    c.sndWnd = windowField;
+    c.sndWl1 = seg.seq;
+    c.sndWl2 = ack;
+    if (windowField > c.maxSndWnd) c.maxSndWnd = windowField;
+    if (windowField > 0) {
+      c.persistAt = -1;
+      c.persistBackoff = 0;
+    }
+  }
+  // Any acceptable ACK shows the peer alive (Linux resets icsk_probes_out).
+  c.probesOut = 0;
+  switch (c.state) {
+    case "FIN-WAIT-1":
+      if (c.finAcked()) {
+        c.setState("FIN-WAIT-2");
+        if (c.userClosed) c.finWait2At = now + c.config.finWait2Timeout;
+      }
+      break;
+    case "CLOSING":
+      if (c.finAcked()) enterTimeWait(c, now);
+      break;
+    case "LAST-ACK":
+      if (c.finAcked()) {
+        c.setState("CLOSED");
+        return false;
+      }
+      break;
+    default:
+      break;
+  }
+  return true;
+}
+
+function readSackBlocks(c: TcpConnection, seg: TcpView): void {
+  for (let i = 0; i < seg.sackCount; i++) {
+    const n = c.scoreboard.add(seg.sackLeft(i), seg.sackRight(i), c.sndUna, c.sndMax);
+    if (n > 0) {
+      c.stats.sackedBytes += n;
+      if (c.inRecovery) c.wantOutput = true;
+    }
+  }
+}
+
+/**
+ * RFC 6675 §5 entry condition: DupThresh (3) duplicate ACKs, or IsLost(SND.UNA): more than
+ * (DupThresh − 1) × SMSS bytes SACKed above it. RFC 6582 §3.2 (2): not again for losses of the
+ * window already being recovered.
+ */
+function lossDetected(c: TcpConnection): boolean {
+  if (lt(c.sndUna, c.recoveryPoint)) return false;
+  if (c.dupAcks >= 3) return true;
+  return c.sackOk && c.scoreboard.sacked > 2 * c.sndMss;
+}
+
+function enterRecovery(c: TcpConnection): void {
+  const flight = sub(c.sndMax, c.sndUna);
+  c.cc.onCongestion(c.window, flight, c.lastNow);
+  c.inRecovery = true;
+  c.recoveryPoint = c.sndMax;
+  c.highRxt = c.sndUna;
+  c.rttTiming = false; // Karn: no samples from retransmitted data
+  // RFC 6675 §5 (4.2): cwnd = ssthresh; RFC 6582 §3.2 (2)-(3): cwnd = ssthresh + 3 × SMSS.
+  c.window.cwnd = c.sackOk ? c.window.ssthresh : c.window.ssthresh + 3 * c.sndMss;
+  c.stats.fastRecoveries++;
+  c.wantOutput = true;
+}
+
+/** SND.UNA < SEG.ACK: data (or SYN/FIN) acknowledged. */
+function newlyAcked(c: TcpConnection, seg: TcpView, ack: number, now: number): void {
+  const acked = sub(ack, c.sndUna);
+  const sb = c.sendBuffer;
+  if (sb !== undefined) {
+    const dataAcked = Math.min(Math.max(0, sub(ack, c.sndBufSeq)), sb.length);
+    if (dataAcked > 0) {
+      sb.consume(dataAcked);
+      c.sndBufSeq = add(c.sndBufSeq, dataAcked);
+      c.stats.bytesAcked += dataAcked;
+      c.events |= TcpEvent.Writable;
+    }
+  }
+  c.sndUna = ack;
+  if (lt(c.sndNxt, ack)) c.sndNxt = ack;
+  c.scoreboard.pruneBelow(ack);
+  c.dupAcks = 0;
+  c.retries = 0;
+  // RTT: RFC 7323 §4.1 with timestamps (any ACK of new data), else RFC 6298 timing of one segment.
+  let sample = 0;
+  if (c.tsOk && seg.hasTimestamps && seg.tsEcr !== 0) {
+    sample = c.tsNow(now) - seg.tsEcr;
+    if (sample >= 0 && sample < 0x7fffffff) c.rtt.sample(sample);
+  } else if (c.rttTiming && geq(ack, c.rttSeq)) {
+    sample = now - c.rttTime;
+    c.rtt.sample(sample);
+    c.rttTiming = false;
+  }
+  if (c.inRecovery) {
+    if (geq(ack, c.recoveryPoint)) {
+      // RFC 6675 §5 / RFC 6582 §3.2 (5): full acknowledgment ends recovery.
+      c.inRecovery = false;
+      const flight = sub(c.sndMax, c.sndUna);
+      c.window.cwnd = c.sackOk
+        ? c.window.ssthresh
+        : Math.min(c.window.ssthresh, Math.max(flight, c.sndMss) + c.sndMss);
+    } else if (!c.sackOk) {
+      // RFC 6582 §3.2 (5) partial ACK: retransmit the next hole, deflate by the acked amount.
+      c.highRxt = c.sndUna;
+      c.window.cwnd = Math.max(c.window.cwnd - acked + c.sndMss, c.sndMss);
+    }
+  } else {
+    c.cc.onAck(c.window, acked, now, c.rtt.hasSample ? c.rtt.srtt : 0);
+  }
+  // RFC 6298 (5.2)/(5.3): stop the timer when all is acknowledged, else restart it.
+  if (c.sndUna === c.sndMax) {
+    c.rtoAt = -1;
+    c.unackedSince = -1;
+  } else {
+    c.rtoAt = now + c.rtt.rto;
+    c.unackedSince = now;
+  }
+  c.wantOutput = true;
+}
+
+function enterTimeWait(c: TcpConnection, now: number): void {
+  c.setState("TIME-WAIT");
+  // RFC 9293 §3.10.7.4: "Start the time-wait timer, turn off the other timers."
+  c.rtoAt = c.persistAt = c.keepAliveAt = c.finWait2At = -1;
+  c.timeWaitAt = now + 2 * c.config.msl;
+}
+
+/**
+ * seventh: process the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2). `seq` is the sequence
+ * number of the first payload byte. Data before RCV.NXT is trimmed, data beyond the buffer space
+ * dropped (RFC 9293 §3.10.7.4: "segments with higher beginning sequence numbers SHOULD be held for
+ * later processing" — out-of-order data is kept, bounded by the ring).
+ */
+export function processText(
+  c: TcpConnection,
+  seg: TcpView,
+  now: number,
+  seq: number,
+  data: Uint8Array,
+): void {
+  if (data.length === 0) return;
+  if (c.state !== "ESTABLISHED" && c.state !== "FIN-WAIT-1" && c.state !== "FIN-WAIT-2") return;
+  if (c.finReceived) return;
+  if (c.userClosed) {
+    // Linux (tcp_rcv_state_process): new data for a socket closed for reading draws a reset.
+    if (gt(add(seq, data.length), c.rcvNxt)) {
+      c.stats.drops.afterClose++;
+      c.queueReset(c.sndNxt, 0, false);
+      c.fail("ECONNRESET");
+    }
+    return;
+  }
+  const rb = c.receiveBuffer!;
+  let s = seq;
+  let d = data;
+  if (lt(s, c.rcvNxt)) {
+    d = d.subarray(sub(c.rcvNxt, s));
+    s = c.rcvNxt;
+  }
+  const room = rb.space - sub(s, c.rcvNxt);
+  if (room <= 0) {
+    c.stats.drops.noBuffer++;
+    c.ackNow = true;
+    c.wantOutput = true;
+    return;
+  }
+  if (d.length > room) {
+    c.stats.drops.noBuffer++;
+    d = d.subarray(0, room);
+  }
+  if (d.length === 0) {
+    // Entirely old: a retransmission of data we hold; the ACK tells the peer (RFC 5681 §4.2).
+    c.ackNow = true;
+    c.wantOutput = true;
+    return;
+  }
+  const hadOutOfOrder = rb.rangeCount > 0;
+  const next = rb.store(c.rcvNxt, s, d);
+  if (next < 0) {
+    c.stats.drops.outOfOrderFull++;
+    c.ackNow = true;
+    c.wantOutput = true;
+    return;
+  }
+  if (s !== c.rcvNxt) {
+    // RFC 5681 §4.2: an out-of-order segment is acknowledged at once (a duplicate ACK with SACK).
+    c.stats.outOfOrder++;
+    c.ackNow = true;
+    c.wantOutput = true;
+    return;
+  }
+  c.stats.bytesIn += sub(next, c.rcvNxt);
+  c.rcvNxt = next;
+  c.events |= TcpEvent.Readable;
+  if (hadOutOfOrder || c.quickAcks > 0) {
+    // Filling a gap is acknowledged at once (RFC 5681 §4.2); so are the first segments (Linux quickack).
+    if (c.quickAcks > 0) c.quickAcks--;
+    c.ackNow = true;
+    c.wantOutput = true;
+  } else {
+    // RFC 1122 §4.2.3.2 / RFC 5681 §4.2: ACK at least every second full-sized segment, else
+    // within the delayed ACK time.
+    c.unackedSegments++;
+    if (c.unackedSegments >= 2 || d.length < c.rcvMss >>> 1) {
+      // A small segment is usually the end of a message: acknowledge it promptly (Linux's
+      // "pingpong" heuristic is more elaborate; this keeps request/response exchanges quick).
+      if (c.unackedSegments >= 2) {
+        c.ackNow = true;
+        c.wantOutput = true;
+      } else if (c.delAckAt < 0) c.delAckAt = now + c.config.delayedAckMin;
+    } else if (c.delAckAt < 0) c.delAckAt = now + c.config.delayedAckMin;
+  }
+  if (c.pendingFinSeq >= 0 && c.pendingFinSeq === c.rcvNxt) {
+    c.pendingFinSeq = -1;
+    c.rcvNxt = add(c.rcvNxt, 1);
+    peerFin(c, now);
+  }
+  void seg;
+}
+
+/** eighth: check the FIN bit. */
+export function checkFin(c: TcpConnection, seg: TcpView, now: number): void {
+  if (!seg.fin) return;
+  if (c.state === "CLOSED" || c.state === "LISTEN" || c.state === "SYN-SENT") return;
+  if (c.finReceived) {
+    if (c.state === "TIME-WAIT") c.timeWaitAt = now + 2 * c.config.msl;
+    c.ackNow = true;
+    c.wantOutput = true;
+    return;
+  }
+  const finSeq = add(seg.seq, seg.segmentLength - 1);
+  if (finSeq === c.rcvNxt) {
+    c.rcvNxt = add(c.rcvNxt, 1);
+    peerFin(c, now);
+  } else if (gt(finSeq, c.rcvNxt) && leq(finSeq, c.rcvAdvEdge)) {
+    // The FIN arrived before the data it follows: remember it for when the gap fills.
+    const rb = c.receiveBuffer;
+    if (rb !== undefined && sub(finSeq, c.rcvNxt) <= rb.space) c.pendingFinSeq = finSeq;
+    c.ackNow = true;
+    c.wantOutput = true;
+  }
+}
+
+/** The FIN is in order: RFC 9293 §3.10.7.4 eighth step transitions. */
+function peerFin(c: TcpConnection, now: number): void {
+  c.finReceived = true;
+  c.events |= TcpEvent.PeerFin | TcpEvent.Readable;
+  c.ackNow = true;
+  c.wantOutput = true;
+  switch (c.state) {
+    case "SYN-RECEIVED":
+    case "ESTABLISHED":
+      c.setState("CLOSE-WAIT");
+      break;
+    case "FIN-WAIT-1":
+      if (c.finAcked()) enterTimeWait(c, now);
+      else c.setState("CLOSING");
+      break;
+    case "FIN-WAIT-2":
+      enterTimeWait(c, now);
+      break;
+    default:
+      break;
+  }
+}
+
+export { windowWeCanOffer };

@@ -1,0 +1,95 @@
+/** Segments a connection or listener dropped, by reason (each also answered as the RFC says). */
+export interface TcpDrops {
+  /** Sequence number outside the receive window (RFC 9293 §3.10.7.4 first check). */
+  outOfWindow: number;
+  /** Timestamp older than TS.Recent (RFC 7323 §5 PAWS). */
+  paws: number;
+  /** ACK for data never sent or too old (RFC 5961 §5.2), or a bad ACK in SYN-SENT/SYN-RECEIVED. */
+  badAck: number;
+  /** RST not exactly at RCV.NXT (RFC 5961 §3.2); answered with a challenge ACK when in window. */
+  badRst: number;
+  /** SYN on a synchronized connection (RFC 5961 §4). */
+  badSyn: number;
+  /** Segment without ACK in a state that needs one, or without SYN/RST/ACK in SYN-SENT. */
+  noAck: number;
+  /** Data that did not fit the receive buffer. */
+  noBuffer: number;
+  /** Out-of-order data needing more ranges than `maxOutOfOrderRanges`. */
+  outOfOrderFull: number;
+  /** Data after the application closed (answered with RST, RFC 2525 §2.17). */
+  afterClose: number;
+  /** Rate-limited ACK replies not sent (RFC 5961 §7). */
+  rateLimited: number;
+  /** Listener: SYN dropped because the accept queue or the SYN queue was full (no cookies). */
+  listenOverflow: number;
+  /** Listener: an ACK that matched no SYN cookie (answered with RST). */
+  badCookie: number;
+}
+
+/** Per-connection counters, like `ss -i`. Bytes count payload only. */
+export interface TcpStats {
+  segmentsIn: number;
+  segmentsOut: number;
+  /** Payload bytes received in order (delivered to the receive buffer). */
+  bytesIn: number;
+  /** Payload bytes sent for the first time. */
+  bytesOut: number;
+  /** Payload bytes the peer acknowledged. */
+  bytesAcked: number;
+  /** Segments sent again (timeouts, fast retransmit, recovery). */
+  retransmits: number;
+  /** Retransmission timeouts. */
+  timeouts: number;
+  /** Entries into fast recovery. */
+  fastRecoveries: number;
+  /** Bytes newly reported by SACK blocks. */
+  sackedBytes: number;
+  /** Duplicate ACKs received (RFC 5681 §2 definition). */
+  dupAcks: number;
+  /** Out-of-order segments received and kept. */
+  outOfOrder: number;
+  /** Zero-window probes sent. */
+  windowProbes: number;
+  /** Keepalive probes sent. */
+  keepAliveProbes: number;
+  /** Challenge ACKs sent (RFC 5961). */
+  challengeAcks: number;
+  drops: TcpDrops;
+}
+
+export function newDrops(): TcpDrops {
+  return {
+    outOfWindow: 0,
+    paws: 0,
+    badAck: 0,
+    badRst: 0,
+    badSyn: 0,
+    noAck: 0,
+    noBuffer: 0,
+    outOfOrderFull: 0,
+    afterClose: 0,
+    rateLimited: 0,
+    listenOverflow: 0,
+    badCookie: 0,
+  };
+}
+
+export function newStats(): TcpStats {
+  return {
+    segmentsIn: 0,
+    segmentsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    bytesAcked: 0,
+    retransmits: 0,
+    timeouts: 0,
+    fastRecoveries: 0,
+    sackedBytes: 0,
+    dupAcks: 0,
+    outOfOrder: 0,
+    windowProbes: 0,
+    keepAliveProbes: 0,
+    challengeAcks: 0,
+    drops: newDrops(),
+  };
+}
