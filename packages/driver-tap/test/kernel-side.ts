@@ -8,7 +8,10 @@ export interface KernelLink {
   mtu: number;
   address: string;
   flags: string[];
-  stats64: { rx: { packets: number; bytes: number }; tx: { packets: number; bytes: number } };
+  stats64: {
+    rx: { packets: number; bytes: number; dropped: number };
+    tx: { packets: number; bytes: number; dropped: number };
+  };
 }
 
 /** The kernel's view of interface `name` in `ns`. */
