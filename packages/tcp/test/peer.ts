@@ -103,12 +103,14 @@ export class Harness {
   }
   /** Moves time forward to `ms` later (or to the next deadline with no argument) and dispatches. */
   advance(ms?: number): TcpView[] {
+    // Output already due (after an input) goes out first, at the current time.
+    const pending = (this.conn.deadline() ?? Number.POSITIVE_INFINITY) <= this.now ? this.recv() : [];
     if (ms === undefined) {
       const d = this.conn.deadline();
       if (d === undefined) throw new Error("no deadline");
       this.now = Math.max(this.now, d);
     } else this.now += ms;
-    return this.recv();
+    return [...pending, ...this.recv()];
   }
 }
 
