@@ -78,6 +78,8 @@ export class DeviceLink implements Link, Watched {
   readonly netns: string | undefined;
   /** The file descriptor (for diagnostics; the link owns it). */
   readonly fd: number;
+  /** At most this many frames are delivered between two turns of the event loop. */
+  readonly batch: number;
   /** Live counters. */
   readonly stats: LinkStats = {
     rxFrames: 0,
@@ -94,7 +96,6 @@ export class DeviceLink implements Link, Watched {
   /** The largest frame `send` accepts and `receive` delivers. */
   private readonly maxFrame: number;
   private readonly minFrame: number;
-  private readonly batch: number;
   private readonly slots: Uint8Array[];
   private readonly recv: boolean;
   private readonly onError: ((error: DriverError) => void) | undefined;

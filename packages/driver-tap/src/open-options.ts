@@ -12,7 +12,8 @@ export interface OpenOptions {
   netns?: string;
   /**
    * At most this many frames are read and delivered before the link yields the event loop
-   * (`flush()`, then a `setImmediate` turn). Default 64.
+   * (`flush()`, then a `setImmediate` turn). Default 128, fewer when frames are very large (the
+   * receive slab stays under 4 MiB).
    */
   batch?: number;
   /**
@@ -22,12 +23,18 @@ export interface OpenOptions {
   onError?: (error: DriverError) => void;
 }
 
-/** Frames per batch when the caller does not say. */
-export const DEFAULT_BATCH = 64;
+/** Frames per batch when the caller does not say (and frames are of ordinary size). */
+export const DEFAULT_BATCH = 128;
+/** The default batch shrinks so the receive slab (batch × largest frame) stays under this. */
+const DEFAULT_SLAB_BYTES = 4 * 1024 * 1024;
 
-/** The batch option, checked. */
-export function checkBatch(batch: number | undefined): number {
-  if (batch === undefined) return DEFAULT_BATCH;
+/**
+ * The batch option, checked; without one, {@link DEFAULT_BATCH} or as many frames of
+ * `largestFrame` bytes as fit in 4 MiB, whichever is smaller (at least 8).
+ */
+export function checkBatch(batch: number | undefined, largestFrame: number): number {
+  if (batch === undefined)
+    return Math.max(8, Math.min(DEFAULT_BATCH, Math.floor(DEFAULT_SLAB_BYTES / largestFrame)));
   if (!Number.isInteger(batch) || batch < 1 || batch > 4096) {
     throw new RangeError(`batch must be an integer from 1 to 4096, not ${batch}.`);
   }

@@ -58,7 +58,7 @@ export class PacketLink extends DeviceLink {
  */
 export async function openPacket(ifname: string, options: PacketOptions = {}): Promise<PacketLink> {
   checkInterfaceName(ifname);
-  const batch = checkBatch(options.batch);
+  if (options.batch !== undefined) checkBatch(options.batch, 0);
   const { netns } = options;
   const ip = ipCommand(netns);
   const { fd, info } = inNetns(netns, () => {
@@ -136,7 +136,7 @@ export async function openPacket(ifname: string, options: PacketOptions = {}): P
       netns,
       mac: info.mac,
       reader: "recv",
-      batch,
+      batch: checkBatch(options.batch, info.mtu + 22),
       onError: options.onError,
     },
     info.index,

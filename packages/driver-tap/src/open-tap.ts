@@ -47,7 +47,7 @@ export class TapLink extends DeviceLink {
  * ```
  */
 export async function openTap(name: string, options: TapOptions = {}): Promise<TapLink> {
-  const batch = checkBatch(options.batch);
+  if (options.batch !== undefined) checkBatch(options.batch, 0);
   const dev = openTunDevice("tap", name, options.netns, checkMtu(options.mtu));
   return new TapLink(
     {
@@ -58,7 +58,7 @@ export async function openTap(name: string, options: TapOptions = {}): Promise<T
       netns: options.netns,
       mac: options.mac,
       reader: "read",
-      batch,
+      batch: checkBatch(options.batch, dev.mtu + 22),
       onError: options.onError,
     },
     dev.kernelMac,

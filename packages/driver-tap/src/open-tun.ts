@@ -15,7 +15,7 @@ export interface TunOptions extends OpenOptions {
  * tun0`). Same permissions, lifetime and errors as {@link openTap}.
  */
 export async function openTun(name: string, options: TunOptions = {}): Promise<DeviceLink> {
-  const batch = checkBatch(options.batch);
+  if (options.batch !== undefined) checkBatch(options.batch, 0);
   const dev = openTunDevice("tun", name, options.netns, checkMtu(options.mtu));
   return new DeviceLink({
     fd: dev.fd,
@@ -25,7 +25,7 @@ export async function openTun(name: string, options: TunOptions = {}): Promise<D
     netns: options.netns,
     mac: undefined,
     reader: "read",
-    batch,
+    batch: checkBatch(options.batch, dev.mtu),
     onError: options.onError,
   });
 }

@@ -19,6 +19,7 @@ describe.skipIf(skip)("openTun with the Linux kernel as the peer", () => {
         expect(tun.medium).toBe("ip");
         expect(tun.mtu).toBe(1500);
         expect(tun.mac).toBeUndefined();
+        expect(tun.batch).toBe(128);
         const responder = new EchoResponder(tun, STACK_IP);
         tun.attach(responder);
         await ns.sh(`ip link set ${name} up && ip addr add 10.0.1.1 peer 10.0.1.2 dev ${name}`);
@@ -58,6 +59,18 @@ describe.skipIf(skip)("openTun with the Linux kernel as the peer", () => {
         expect(tun.stats.txFrames).toBe(1);
         expect(tun.stats.txOversize).toBe(2);
         expect((await kernelLink(ns, name)).stats64.rx.packets - rx0).toBe(1);
+      } finally {
+        await tun.close();
+      }
+    });
+  });
+
+  it("keeps the receive slab small for jumbo MTUs by shrinking the default batch", async () => {
+    await withNetns("us-tun", async (ns) => {
+      const tun = await openTun(uniqueName("un"), { netns: ns.name, mtu: 65535 });
+      try {
+        expect(tun.mtu).toBe(65535);
+        expect(tun.batch).toBe(Math.floor((4 * 1024 * 1024) / 65535));
       } finally {
         await tun.close();
       }
