@@ -1,5 +1,6 @@
 export { type CapturedLink, type CaptureOptions, linkTypeOf, withCapture } from "./capture.js";
 export type { Clock, TimerHandle } from "./clock.js";
+export { DeadlineHeap, type HeapEntry } from "./deadline-heap.js";
 export type {
   FaultConfig,
   FaultDirection,

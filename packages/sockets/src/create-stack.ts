@@ -1,0 +1,164 @@
+import { formatIpv4, parseCidr, parseIpv4 } from "@userstack/ipv4";
+import { type Clock, type Link, type NetworkLayer, realClock } from "@userstack/link";
+import type { TcpConfig } from "@userstack/tcp";
+import { BsdSocket } from "./bsd/bsd-socket.js";
+import { ArgumentError } from "./errors.js";
+import { LinkPath } from "./link-path.js";
+import { NetworkLayerPath } from "./network-layer-path.js";
+import { type ServerOptions, UserstackServer } from "./node/server.js";
+import { type SocketConnectOptions, UserstackSocket } from "./node/socket.js";
+import { addressArgument, portArgument } from "./parse.js";
+import { StackCore, type StackLogEvent } from "./stack.js";
+import { streamOf, type TcpStream } from "./web/tcp-stream.js";
+
+/** What {@link createStack} takes. Give either `link` (with `ipv4`) or `network`. */
+export interface StackOptions {
+  /** The link the stack sends frames on (memory, TAP, TUN, AF_PACKET…), with `ipv4`. */
+  link?: Link;
+  /** Our address and prefix on the link, e.g. `"10.0.0.2/24"`. */
+  ipv4?: string;
+  /** Default gateway, e.g. `"10.0.0.1"`; without one only the link's subnet is reachable. */
+  gateway?: string;
+  /** Our MAC on an Ethernet link, e.g. `"02:00:00:00:00:02"`; random locally administered by default. */
+  mac?: string | Uint8Array;
+  /** A network layer used directly instead of IPv4 over a link (the chiTCP-style tunnel). */
+  network?: NetworkLayer;
+  /** Time: the real clock by default, a VirtualClock in tests. */
+  clock?: Clock;
+  /** TCP defaults for every connection (buffer sizes, congestion control, noDelay…). */
+  tcp?: Partial<TcpConfig>;
+  /** Receives state changes and drops; off by default. */
+  logger?: (event: StackLogEvent) => void;
+}
+
+/**
+ * A userstack TCP/IP stack: create it with {@link createStack}, then use any of three socket faces —
+ * Node's (`createServer`, `connect`: objects that behave like `net.Server`/`net.Socket`), WHATWG
+ * streams (`openStream`), or BSD-style promises (`socket()`).
+ */
+export class Stack extends StackCore {
+  /** Our IPv4 address as text. */
+  get address(): string {
+    return formatIpv4(this.localAddress);
+  }
+
+  /** A `net.Server` look-alike: `stack.createServer((socket) => …).listen(80)`. */
+  createServer(listener?: (socket: UserstackSocket) => void): UserstackServer;
+  createServer(options?: ServerOptions, listener?: (socket: UserstackSocket) => void): UserstackServer;
+  createServer(
+    a?: ServerOptions | ((socket: UserstackSocket) => void),
+    b?: (socket: UserstackSocket) => void,
+  ): UserstackServer {
+    return typeof a === "function" ? new UserstackServer(this, {}, a) : new UserstackServer(this, a ?? {}, b);
+  }
+
+  /** `net.connect` look-alike: `stack.connect(80, "10.0.0.2", () => …)` or `stack.connect({ port, host })`. */
+  connect(
+    options: SocketConnectOptions & { allowHalfOpen?: boolean },
+    listener?: () => void,
+  ): UserstackSocket;
+  connect(port: number, host?: string, listener?: () => void): UserstackSocket;
+  connect(
+    a: number | (SocketConnectOptions & { allowHalfOpen?: boolean }),
+    b?: string | (() => void),
+    c?: () => void,
+  ): UserstackSocket {
+    const allowHalfOpen = typeof a === "object" ? a.allowHalfOpen : undefined;
+    const s = new UserstackSocket(this, { allowHalfOpen });
+    if (typeof a === "object") s.connect(a, b as (() => void) | undefined);
+    else s.connect(a, b as string, c);
+    return s;
+  }
+
+  /** Alias of {@link connect}, as in `net.createConnection`. */
+  createConnection(...args: Parameters<Stack["connect"]>): UserstackSocket {
+    return (this.connect as (...a: unknown[]) => UserstackSocket)(...args);
+  }
+
+  /** A BSD-style socket: `bind`, `listen`, `accept`, `connect`, `send`, `recv`, `shutdown`, `close`. */
+  socket(): BsdSocket {
+    return new BsdSocket(this);
+  }
+
+  /** Opens a connection as WHATWG streams. */
+  openStream(options: { host: string; port: number; tcp?: Partial<TcpConfig> }): TcpStream {
+    const s = new BsdSocket(this);
+    if (options.tcp?.noDelay) s.setOption("noDelay", true);
+    return streamOf(s, s.connect(options.host, options.port));
+  }
+
+  /**
+   * Listens and yields each accepted connection as a {@link TcpStream}:
+   * `for await (const conn of stack.listenStream({ port: 80 }).connections) …`.
+   */
+  listenStream(options: { port: number; host?: string; backlog?: number }): {
+    connections: ReadableStream<TcpStream>;
+    close(): Promise<void>;
+  } {
+    const s = new BsdSocket(this);
+    const ready = s
+      .bind(portArgument(options.port, "listenStream(): port", true), options.host)
+      .then(() => s.listen(options.backlog));
+    const connections = new ReadableStream<TcpStream>(
+      {
+        async pull(controller) {
+          await ready;
+          try {
+            const c = await s.accept();
+            controller.enqueue(streamOf(c, Promise.resolve()));
+          } catch {
+            controller.close();
+          }
+        },
+        async cancel() {
+          await s.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return { connections, close: () => s.close() };
+  }
+}
+
+/**
+ * Builds a stack on a link or a network layer:
+ *
+ * ```ts
+ * const [a, b] = memoryPair({ medium: "ip" });
+ * const server = createStack({ link: a, ipv4: "10.0.0.1/24" });
+ * const client = createStack({ link: b, ipv4: "10.0.0.2/24" });
+ * server.createServer((s) => s.pipe(s)).listen(7);
+ * client.connect(7, "10.0.0.1").end("hello").on("data", (d) => console.log(String(d)));
+ * ```
+ */
+export function createStack(options: StackOptions): Stack {
+  if (options === null || typeof options !== "object") {
+    throw new ArgumentError(
+      "createStack() takes an options object: { link, ipv4: '10.0.0.2/24' } or { network }.",
+    );
+  }
+  const { link, network, clock = realClock() } = options;
+  if ((link === undefined) === (network === undefined)) {
+    throw new ArgumentError("createStack() needs exactly one of `link` (with `ipv4`) or `network`.");
+  }
+  const stack = new Stack(clock, options.tcp, options.logger);
+  if (network !== undefined) {
+    stack.attachPath(new NetworkLayerPath(network, stack));
+    return stack;
+  }
+  const cidr = options.ipv4 === undefined ? undefined : parseCidr(options.ipv4);
+  if (cidr === undefined || cidr.prefix === 0) {
+    throw new ArgumentError(
+      `createStack(): ipv4 must be an address with a prefix length such as "10.0.0.2/24", got ${JSON.stringify(options.ipv4)}.`,
+    );
+  }
+  const gateway =
+    options.gateway === undefined ? undefined : addressArgument(options.gateway, "createStack(): gateway", 0);
+  if (options.gateway !== undefined && parseIpv4(options.gateway) === undefined) {
+    throw new ArgumentError(
+      `createStack(): gateway must be an IPv4 address, got ${JSON.stringify(options.gateway)}.`,
+    );
+  }
+  stack.attachPath(new LinkPath(link!, stack, { ipv4: cidr, gateway }));
+  return stack;
+}

@@ -1,0 +1,45 @@
+import type { TcpSegmentOut } from "@userstack/tcp";
+
+/**
+ * How the stack's TCP reaches the network: IPv4 over a link (Ethernet with ARP, or a bare IP
+ * medium) or a {@link NetworkLayer} used directly (the chiTCP-style tunnel). Internal to the stack.
+ */
+export interface NetworkPath {
+  /** Our IPv4 address. */
+  readonly localAddress: number;
+  /** The largest IP datagram toward `destination` that needs no fragmentation. */
+  mtu(destination: number): number;
+  /** Why `destination` cannot be reached at all (no route), or undefined when it can be tried. */
+  routeError(destination: number): "EHOSTUNREACH" | "ENETUNREACH" | undefined;
+  /** Sends one TCP segment (the path writes the headers below TCP and the checksum). */
+  sendTcp(segment: TcpSegmentOut): void;
+  /** Pushes frames queued during a batch to the device. */
+  flush(): void;
+  /** Releases the link or network layer. */
+  close(): Promise<void>;
+}
+
+/** What a path calls back into the stack with. */
+export interface PathReceiver {
+  /** A TCP segment for us (IPv4 source and destination, segment bytes lent for the call). */
+  tcpSegment(source: number, destination: number, segment: Uint8Array): void;
+  /** An ICMP error quoting one of our TCP segments. */
+  tcpIcmpError(
+    kind:
+      | "port-unreachable"
+      | "protocol-unreachable"
+      | "host-unreachable"
+      | "net-unreachable"
+      | "admin-prohibited"
+      | "frag-needed",
+    localPort: number,
+    remoteAddress: number,
+    remotePort: number,
+    seq: number,
+    mtu: number,
+  ): void;
+  /** The end of an input batch: process, then send. */
+  flush(): void;
+  /** The time the current batch runs at. */
+  now(): number;
+}
