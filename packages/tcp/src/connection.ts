@@ -197,6 +197,8 @@ export class TcpConnection {
   rstFlags = 0;
   /** dispatch may have something to send. */
   wantOutput = false;
+  /** Out-of-order segments received since the last ACK: each is owed its own duplicate ACK (RFC 5681 §4.2). */
+  dupAcksOwed = 0;
   /** Segments received since the last ACK we sent (RFC 1122 §4.2.3.2: ACK every second). */
   unackedSegments = 0;
   /** Immediate ACKs left at the start (Linux quickack mode). */

@@ -67,8 +67,13 @@ export function dispatch(c: TcpConnection, now: number, sink: TcpSink, budget: n
         sent++;
       }
     } else {
-      emit(c, now, sink, c.sndNxt, 0, TcpFlag.ACK);
-      sent++;
+      // One ACK, plus a duplicate for each further out-of-order segment of the batch, so that the
+      // peer counts its duplicate ACKs (RFC 5681 §4.2) as if we had answered each at once.
+      let n = Math.max(1, c.dupAcksOwed);
+      while (n-- > 0 && sent < budget) {
+        emit(c, now, sink, c.sndNxt, 0, TcpFlag.ACK);
+        sent++;
+      }
     }
   }
   c.wantOutput = sent >= budget;
@@ -201,6 +206,7 @@ function emit(c: TcpConnection, now: number, sink: TcpSink, seq: number, len: nu
   } else OUT.clearPayload();
   // Every segment carries the current ACK: the delayed ACK is done (RFC 1122 §4.2.3.2).
   c.ackNow = false;
+  c.dupAcksOwed = 0;
   c.delAckAt = -1;
   c.unackedSegments = 0;
   c.lastAckSent = c.rcvNxt;

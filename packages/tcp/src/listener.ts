@@ -147,6 +147,7 @@ export class TcpListener implements ConnectionParent {
     c.sndNxt = c.iss;
     c.sndMax = c.iss;
     c.sndBufSeq = add(c.iss, 1);
+    c.recoveryPoint = c.iss;
     c.irs = seg.seq;
     c.rcvNxt = add(seg.seq, 1);
     c.rcvAdvEdge = c.rcvNxt;
@@ -184,6 +185,7 @@ export class TcpListener implements ConnectionParent {
     c.sndNxt = seg.ack;
     c.sndMax = seg.ack;
     c.sndBufSeq = seg.ack;
+    c.recoveryPoint = seg.ack;
     c.irs = irs;
     c.rcvNxt = seg.seq;
     c.lastAckSent = seg.seq;

@@ -11,6 +11,11 @@ import { windowWeCanOffer } from "./user-calls.js";
 
 /** Default MSS when the peer sends no MSS option (RFC 9293 §3.7.1, RFC 1122 §4.2.2.6). */
 const DEFAULT_MSS = 536;
+/**
+ * Duplicate ACKs owed for out-of-order segments that arrived in one batch (between two
+ * dispatches): enough for the peer's DupThresh of 3 (RFC 5681 §3.2), bounded against a flood.
+ */
+const MAX_DUP_ACKS_OWED = 4;
 /** RFC 7323 §5.5: TS.Recent older than 24 days is invalid. */
 const PAWS_IDLE_LIMIT = 24 * 24 * 3600 * 1000;
 
@@ -27,6 +32,25 @@ export function segmentArrives(c: TcpConnection, seg: TcpView, now: number): Tcp
     case "SYN-SENT":
       onSynSent(c, seg, now);
       return TcpInput.Done;
+    case "SYN-RECEIVED":
+      if (
+        c.parent === undefined &&
+        seg.syn &&
+        seg.ackFlag &&
+        !seg.rst &&
+        seg.seq === c.irs &&
+        seg.ack === c.sndMax
+      ) {
+        // Simultaneous open (RFC 9293 §3.5 figure 7): the peer's SYN-ACK answers our SYN. Its
+        // SYN was already counted; take its ACK (Linux tcp_validate_incoming lets it pass).
+        c.lastReceiveTime = now;
+        if (checkAck(c, seg, now)) {
+          c.ackNow = true;
+          c.wantOutput = true;
+        }
+        return TcpInput.Done;
+      }
+      break;
     case "TIME-WAIT":
       if (seg.syn && !seg.rst && !seg.ackFlag && timeWaitMayReopen(c, seg)) {
         c.setState("CLOSED");
@@ -376,6 +400,8 @@ function checkAck(c: TcpConnection, seg: TcpView, now: number): boolean {
   }
   // Any acceptable ACK shows the peer alive (Linux resets icsk_probes_out).
   c.probesOut = 0;
+  // With data waiting, dispatch decides again: send, or (re)arm the persist timer.
+  if (c.sendBuffer !== undefined && (c.sndNxt !== c.dataEnd() || c.finQueued)) c.wantOutput = true;
   switch (c.state) {
     case "FIN-WAIT-1":
       if (c.finAcked()) {
@@ -554,6 +580,7 @@ export function processText(
   if (s !== c.rcvNxt) {
     // RFC 5681 §4.2: an out-of-order segment is acknowledged at once (a duplicate ACK with SACK).
     c.stats.outOfOrder++;
+    if (c.dupAcksOwed < MAX_DUP_ACKS_OWED) c.dupAcksOwed++;
     c.ackNow = true;
     c.wantOutput = true;
     return;

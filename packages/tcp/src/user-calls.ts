@@ -12,6 +12,7 @@ export function openActive(c: TcpConnection, iss: number, tsOffset: number, now:
   c.sndNxt = c.iss;
   c.sndMax = c.iss;
   c.sndBufSeq = add(c.iss, 1);
+  c.recoveryPoint = c.iss;
   c.tsOffset = tsOffset;
   c.allocateBuffers();
   c.synPending = true;

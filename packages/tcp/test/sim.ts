@@ -40,6 +40,8 @@ export interface PathFaults {
   jitter?: number;
   /** Drops the n-th segments (1-based, counted over both directions) exactly. */
   dropNth?: number[];
+  /** Drops a segment when this returns true (sees the decoded segment and the sender). */
+  dropIf?: (seg: TcpView, from: number) => boolean;
 }
 
 interface InFlight {
@@ -110,6 +112,7 @@ export class Sim {
   steps = 0;
   malformed = 0;
   sent = 0;
+  droppedByRule = 0;
   readonly hosts: Host[] = [];
   private queue: InFlight[] = [];
   private order = 0;
@@ -140,6 +143,13 @@ export class Sim {
     if (to === undefined) return;
     const f = this.faults;
     if (f.dropNth?.includes(this.sent)) return;
+    if (f.dropIf !== undefined) {
+      const v = decodeTcp(this.scratch.subarray(0, end));
+      if (!(v instanceof DecodeError) && f.dropIf(v, from.address)) {
+        this.droppedByRule++;
+        return;
+      }
+    }
     if (f.loss && this.random() < f.loss) return;
     const copies = f.duplicate && this.random() < f.duplicate ? 2 : 1;
     for (let i = 0; i < copies; i++) {
