@@ -13,7 +13,11 @@ import {
 /** The textbook RFC 1071 loop, as the reference. */
 function reference(b: Uint8Array, initial = 0): number {
   let sum = initial;
-  for (let i = 0; i < b.length; i += 2) sum += (b[i]! << 8) | (b[i + 1] ?? 0);
+  // Folding after every word keeps the sum exact for any length (a 32-bit fold at the end would not).
+  for (let i = 0; i < b.length; i += 2) {
+    sum += (b[i]! << 8) | (b[i + 1] ?? 0);
+    sum = (sum & 0xffff) + (sum >>> 16);
+  }
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return sum;
 }
@@ -53,6 +57,32 @@ describe("internet checksum (RFC 1071)", () => {
       ),
       { numRuns: 2000 },
     );
+  });
+
+  it("agrees with the reference over large buffers with every carry (folds inside the word loop)", () => {
+    for (const n of [64, 65, 32768, 32769, 100_003, 1 << 20]) {
+      for (const fill of [0xff, 0x5a]) {
+        const big = new Uint8Array(n + 3).fill(fill);
+        for (let i = 0; i < big.length; i += 97) big[i] = i & 0xff;
+        for (const shift of [0, 1, 2, 3]) {
+          const v = big.subarray(shift, shift + n);
+          expect(onesComplementSum(v), `${n} bytes at +${shift}`).toBe(reference(v.slice()));
+        }
+      }
+    }
+  });
+
+  it("sums correctly when called on different buffers in turn (the reused word view)", () => {
+    const a = Uint8Array.from({ length: 200 }, (_, i) => i);
+    const b = Uint8Array.from({ length: 200 }, (_, i) => 255 - i);
+    const small = new Uint8Array(new ArrayBuffer(64), 0, 64).fill(1);
+    const large = new Uint8Array(4096).fill(2);
+    for (let round = 0; round < 3; round++) {
+      expect(onesComplementSum(a)).toBe(reference(a));
+      expect(onesComplementSum(b, 4, 180)).toBe(reference(b.subarray(4, 180)));
+      expect(onesComplementSum(small)).toBe(reference(small));
+      expect(onesComplementSum(large, 1, 4000)).toBe(reference(large.subarray(1, 4000)));
+    }
   });
 
   it("chains partial sums over even-offset parts", () => {
