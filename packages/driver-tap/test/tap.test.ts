@@ -6,6 +6,7 @@ import { parseIpv4 } from "@userstack/ipv4";
 import { missing, withNetns } from "@userstack/testkit";
 import { describe, expect, it } from "vitest";
 import { openTap } from "../src/index.js";
+import { reactor } from "../src/reactor.js";
 import { EchoResponder } from "./echo-responder.js";
 import { eventually, kernelLink, uniqueName } from "./kernel-side.js";
 import { closeFd, openTapWithOffloads, readAll } from "./raw-tap.js";
@@ -63,6 +64,33 @@ describe.skipIf(skip)("openTap with the Linux kernel as the peer", () => {
       // A device the link created goes away with it.
       await expect(ns.exec("ip", ["link", "show", name])).rejects.toThrow(/does not exist/);
     });
+  });
+
+  it("serves several links from one poll: two TAPs in two namespaces pinged at the same time", async () => {
+    await withNetns("us-tap", (nsA) =>
+      withNetns("us-tap", async (nsB) => {
+        const [a, b] = [uniqueName("ut"), uniqueName("ut")];
+        const tapA = await openTap(a, { netns: nsA.name, mac: STACK_MAC });
+        const tapB = await openTap(b, { netns: nsB.name, mac: STACK_MAC });
+        try {
+          const ra = new EchoResponder(tapA, STACK_IP, STACK_MAC);
+          const rb = new EchoResponder(tapB, STACK_IP, STACK_MAC);
+          tapA.attach(ra);
+          tapB.attach(rb);
+          expect(reactor.state().watched).toBe(2); // one poll, one thread-pool thread, for both
+          await nsA.sh(`ip link set ${a} up && ip addr add 10.0.0.1/24 dev ${a}`);
+          await nsB.sh(`ip link set ${b} up && ip addr add 10.0.0.1/24 dev ${b}`);
+          const ping = (ns: typeof nsA) => ns.exec("ping", ["-c", "50", "-i", "0.01", "-W", "2", "10.0.0.2"]);
+          const [outA, outB] = await Promise.all([ping(nsA), ping(nsB)]);
+          expect(outA).toMatch(/50 packets transmitted, 50 received/);
+          expect(outB).toMatch(/50 packets transmitted, 50 received/);
+          expect(ra.sequences).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+          expect(rb.sequences).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        } finally {
+          await Promise.all([tapA.close(), tapB.close()]);
+        }
+      }),
+    );
   });
 
   it("makes the device inside the namespace only: the root namespace never sees it", async () => {
