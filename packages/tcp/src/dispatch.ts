@@ -69,9 +69,12 @@ export function dispatch(c: TcpConnection, now: number, sink: TcpSink, budget: n
     } else {
       // One ACK, plus a duplicate for each further out-of-order segment of the batch, so that the
       // peer counts its duplicate ACKs (RFC 5681 §4.2) as if we had answered each at once.
+      // The sequence number is SND.MAX, not SND.NXT (BSD tcp_output does the same): after a
+      // timeout rewinds SND.NXT the peer may hold more than SND.NXT, and would find an ACK below
+      // its RCV.NXT unacceptable (RFC 9293 §3.10.7.4 first check).
       let n = Math.max(1, c.dupAcksOwed);
       while (n-- > 0 && sent < budget) {
-        emit(c, now, sink, c.sndNxt, 0, TcpFlag.ACK);
+        emit(c, now, sink, c.sndMax, 0, TcpFlag.ACK);
         sent++;
       }
     }

@@ -540,7 +540,7 @@ export function processText(
     // Linux (tcp_rcv_state_process): new data for a socket closed for reading draws a reset.
     if (gt(add(seq, data.length), c.rcvNxt)) {
       c.stats.drops.afterClose++;
-      c.queueReset(c.sndNxt, 0, false);
+      c.queueReset(c.sndMax, 0, false);
       c.fail("ECONNRESET");
     }
     return;

@@ -58,7 +58,7 @@ export function nextDeadline(c: TcpConnection): number | undefined {
 
 /** §3.10.8 USER TIMEOUT: "flush all queues, signal the user 'error: connection aborted due to user timeout'". */
 function userTimeout(c: TcpConnection): void {
-  if (c.state !== "SYN-SENT") c.queueReset(c.sndNxt, 0, false);
+  if (c.state !== "SYN-SENT") c.queueReset(c.sndMax, 0, false);
   c.fail(c.softError ?? "ETIMEDOUT");
 }
 
@@ -82,7 +82,7 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
       c.setState("CLOSED");
       return;
     }
-    if (c.state !== "SYN-SENT" && c.state !== "SYN-RECEIVED") c.queueReset(c.sndNxt, 0, false);
+    if (c.state !== "SYN-SENT" && c.state !== "SYN-RECEIVED") c.queueReset(c.sndMax, 0, false);
     c.fail(c.softError ?? "ETIMEDOUT");
     return;
   }
@@ -114,7 +114,7 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
 function persistTimeout(c: TcpConnection, now: number): void {
   c.persistAt = -1;
   if (c.probesOut >= c.config.maxRetries) {
-    c.queueReset(c.sndNxt, 0, false);
+    c.queueReset(c.sndMax, 0, false);
     c.fail(c.softError ?? "ETIMEDOUT");
     return;
   }
@@ -134,7 +134,7 @@ function keepAliveTimeout(c: TcpConnection, now: number): void {
     return;
   }
   if (c.keepAliveProbesOut >= c.config.keepAliveCount) {
-    c.queueReset(c.sndNxt, 0, false);
+    c.queueReset(c.sndMax, 0, false);
     c.fail(c.softError ?? "ETIMEDOUT");
     return;
   }
@@ -152,7 +152,7 @@ function timeWaitTimeout(c: TcpConnection): void {
 
 /** Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 connection is reset and closed. */
 function finWait2Timeout(c: TcpConnection): void {
-  c.queueReset(c.sndNxt, c.rcvNxt, true);
+  c.queueReset(c.sndMax, c.rcvNxt, true);
   c.setState("CLOSED");
 }
 

@@ -143,8 +143,8 @@ export function abort(c: TcpConnection, _now: number): void {
       // "enter CLOSED state and delete the TCB" without a reset in these states (§3.10.5).
       break;
     default:
-      // <SEQ=SND.NXT><CTL=RST>
-      c.queueReset(c.sndNxt, 0, false);
+      // <SEQ=SND.NXT><CTL=RST>, with SND.MAX as SND.NXT may have been rewound after a timeout
+      c.queueReset(c.sndMax, 0, false);
   }
   c.userClosed = true;
   c.setState("CLOSED");
