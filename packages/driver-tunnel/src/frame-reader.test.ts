@@ -98,4 +98,17 @@ describe("FrameReader", () => {
     cut.push(frameOf(new Uint8Array(100)).subarray(0, 50), () => {});
     expect(cut.pending).toBe(50);
   });
+
+  it("holds memory in proportion to the frame being gathered, not the largest allowed", () => {
+    const r = new FrameReader(65515, false);
+    expect(r.capacity).toBe(16);
+    r.push(Uint8Array.of(0, 100, 1), () => {}); // three bytes of a header
+    expect(r.capacity).toBe(16);
+    r.push(new Uint8Array(13 + 50), () => {}); // the rest of the header and half the payload
+    expect(r.capacity).toBe(116);
+    let got = 0;
+    r.push(new Uint8Array(50), () => got++);
+    expect(got).toBe(1);
+    expect(r.pending).toBe(0);
+  });
 });

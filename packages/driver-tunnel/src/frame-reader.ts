@@ -22,20 +22,24 @@ export type FrameHandler = (protocol: number, payload: Uint8Array) => void;
  * makes `push` return a {@link StreamFault}: after it the stream cannot be trusted to be in step.
  */
 export class FrameReader {
-  private readonly carry: Uint8Array;
+  /** Gathers a frame split across chunks; grown to the frame's size on demand, so an idle or slow connection costs 16 bytes, not 64 KiB. */
+  private carry = new Uint8Array(CHITCP_HEADER_LENGTH);
   private carried = 0;
   private fault: StreamFault | undefined;
 
   constructor(
     private readonly maxPayload: number,
     private readonly allowHello: boolean,
-  ) {
-    this.carry = new Uint8Array(CHITCP_HEADER_LENGTH + maxPayload);
-  }
+  ) {}
 
   /** Bytes of an incomplete frame held since the last chunk: non-zero at end of stream means it was cut short. */
   get pending(): number {
     return this.carried;
+  }
+
+  /** Bytes allocated to gather split frames: 16 until a frame is split, then that frame's size at most. */
+  get capacity(): number {
+    return this.carry.length;
   }
 
   /** Feeds a chunk; calls `onFrame` for each complete frame; returns a fault when the stream goes bad. */
@@ -52,6 +56,7 @@ export class FrameReader {
         if (f) return (this.fault = f);
       }
       const total = H + chitcpLength(this.carry, 0);
+      this.reserve(total);
       at = this.take(chunk, at, total);
       if (this.carried < total) return undefined;
       this.carried = 0;
@@ -69,10 +74,22 @@ export class FrameReader {
     // The start of a frame that continues in the next chunk; a header here was already checked, so
     // it fits the carry buffer.
     if (at < chunk.length) {
+      const rest = chunk.length - at;
+      this.reserve(rest >= H ? H + chitcpLength(chunk, at) : H);
       this.carry.set(chunk.subarray(at), 0);
-      this.carried = chunk.length - at;
+      this.carried = rest;
     }
     return undefined;
+  }
+
+  /** Grows the carry buffer to hold `n` bytes, keeping what it holds. */
+  private reserve(n: number): void {
+    if (this.carry.length >= n) return;
+    const bigger = new Uint8Array(
+      Math.max(n, Math.min(2 * this.carry.length, CHITCP_HEADER_LENGTH + this.maxPayload)),
+    );
+    bigger.set(this.carry.subarray(0, this.carried));
+    this.carry = bigger;
   }
 
   /** Copies from `chunk[at..]` into the carry buffer until it holds `upTo` bytes; returns the new `at`. */

@@ -136,16 +136,20 @@ export class TunnelConnection<P> {
     }
   }
 
+  private frames = 0;
   private readonly onFrame = (protocol: number, payload: Uint8Array): void => {
-    if (!this.socket.destroyed) this.events.frame(this, protocol, payload);
+    if (this.socket.destroyed) return;
+    this.frames++;
+    this.events.frame(this, protocol, payload);
   };
 
   private readonly onData = (chunk: Buffer): void => {
     // Hand segments up as plain Uint8Array views: on a Buffer, `slice()` does not copy, and a
     // receiver keeping `segment.slice()` (the usual way to keep a Uint8Array) would keep a view.
     const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+    this.frames = 0;
     const fault = this.reader.push(bytes, this.onFrame);
-    this.events.batchEnd(this);
+    if (this.frames > 0) this.events.batchEnd(this);
     if (fault && !this.socket.destroyed) {
       this.destroy(fault);
       this.events.fault(this, fault);

@@ -395,10 +395,10 @@ export class Tunnel implements NetworkLayer {
 
   /** A segment to ourselves: delivered on a later turn, never inside `send`. */
   private loop(segment: Uint8Array): void {
+    // Recorded once, on arrival, as a capture on a loopback interface shows it.
     this.loopback.push(segment.slice());
     this.stats.segmentsSent++;
     this.stats.bytesSent += segment.length;
-    this.capture?.record(this.localAddress, this.localAddress, TCP_PROTOCOL, segment);
     if (this.loopbackQueued) return;
     this.loopbackQueued = true;
     setImmediate(() => {
