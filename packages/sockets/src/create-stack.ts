@@ -8,6 +8,7 @@ import { NetworkLayerPath } from "./network-layer-path.js";
 import { type ServerOptions, UserstackServer } from "./node/server.js";
 import { type SocketConnectOptions, UserstackSocket } from "./node/socket.js";
 import { addressArgument, portArgument } from "./parse.js";
+import type { SocketHost } from "./socket-host.js";
 import { StackCore, type StackLogEvent } from "./stack.js";
 import { streamOf, type TcpStream } from "./web/tcp-stream.js";
 
@@ -32,69 +33,65 @@ export interface StackOptions {
 }
 
 /**
- * A userstack TCP/IP stack: create it with {@link createStack}, then use any of three socket faces —
- * Node's (`createServer`, `connect`: objects that behave like `net.Server`/`net.Socket`), WHATWG
- * streams (`openStream`), or BSD-style promises (`socket()`).
+ * The three socket faces over any {@link SocketHost}: a local stack, or (through the daemon's client
+ * library) a stack in another process or thread. Node's (`createServer`, `connect`: objects that
+ * behave like `net.Server`/`net.Socket`), WHATWG streams (`openStream`, `listenStream`) and
+ * BSD-style promises (`socket()`).
  */
-export class Stack extends StackCore {
-  /** Our IPv4 address as text. */
-  get address(): string {
-    return formatIpv4(this.localAddress);
-  }
-
-  /** A `net.Server` look-alike: `stack.createServer((socket) => …).listen(80)`. */
+export interface SocketFaces {
   createServer(listener?: (socket: UserstackSocket) => void): UserstackServer;
   createServer(options?: ServerOptions, listener?: (socket: UserstackSocket) => void): UserstackServer;
+  connect(options: ConnectOptions, listener?: () => void): UserstackSocket;
+  connect(port: number, host?: string, listener?: () => void): UserstackSocket;
+  createConnection(options: ConnectOptions, listener?: () => void): UserstackSocket;
+  createConnection(port: number, host?: string, listener?: () => void): UserstackSocket;
+  socket(): BsdSocket;
+  openStream(options: { host: string; port: number; tcp?: Partial<TcpConfig> }): TcpStream;
+  listenStream(options: { port: number; host?: string; backlog?: number }): {
+    connections: ReadableStream<TcpStream>;
+    close(): Promise<void>;
+  };
+}
+
+/** `net.connect`'s options plus allowHalfOpen. */
+export type ConnectOptions = SocketConnectOptions & { allowHalfOpen?: boolean };
+
+function connect(
+  this: SocketHost,
+  a: number | ConnectOptions,
+  b?: string | (() => void),
+  c?: () => void,
+): UserstackSocket {
+  const allowHalfOpen = typeof a === "object" ? a.allowHalfOpen : undefined;
+  const s = new UserstackSocket(this, { allowHalfOpen });
+  if (typeof a === "object") s.connect(a, b as (() => void) | undefined);
+  else s.connect(a, b as string, c);
+  return s;
+}
+
+/**
+ * The {@link SocketFaces} methods, written against `this: SocketHost`, so any host class gets them
+ * with {@link installSocketFaces}.
+ */
+const faceMethods = {
   createServer(
+    this: SocketHost,
     a?: ServerOptions | ((socket: UserstackSocket) => void),
     b?: (socket: UserstackSocket) => void,
   ): UserstackServer {
     return typeof a === "function" ? new UserstackServer(this, {}, a) : new UserstackServer(this, a ?? {}, b);
-  }
-
-  /** `net.connect` look-alike: `stack.connect(80, "10.0.0.2", () => …)` or `stack.connect({ port, host })`. */
-  connect(
-    options: SocketConnectOptions & { allowHalfOpen?: boolean },
-    listener?: () => void,
-  ): UserstackSocket;
-  connect(port: number, host?: string, listener?: () => void): UserstackSocket;
-  connect(
-    a: number | (SocketConnectOptions & { allowHalfOpen?: boolean }),
-    b?: string | (() => void),
-    c?: () => void,
-  ): UserstackSocket {
-    const allowHalfOpen = typeof a === "object" ? a.allowHalfOpen : undefined;
-    const s = new UserstackSocket(this, { allowHalfOpen });
-    if (typeof a === "object") s.connect(a, b as (() => void) | undefined);
-    else s.connect(a, b as string, c);
-    return s;
-  }
-
-  /** Alias of {@link connect}, as in `net.createConnection`. */
-  createConnection(...args: Parameters<Stack["connect"]>): UserstackSocket {
-    return (this.connect as (...a: unknown[]) => UserstackSocket)(...args);
-  }
-
-  /** A BSD-style socket: `bind`, `listen`, `accept`, `connect`, `send`, `recv`, `shutdown`, `close`. */
-  socket(): BsdSocket {
+  },
+  connect,
+  createConnection: connect,
+  socket(this: SocketHost): BsdSocket {
     return new BsdSocket(this);
-  }
-
-  /** Opens a connection as WHATWG streams. */
-  openStream(options: { host: string; port: number; tcp?: Partial<TcpConfig> }): TcpStream {
+  },
+  openStream(this: SocketHost, options: { host: string; port: number; tcp?: Partial<TcpConfig> }): TcpStream {
     const s = new BsdSocket(this);
     if (options.tcp?.noDelay) s.setOption("noDelay", true);
     return streamOf(s, s.connect(options.host, options.port));
-  }
-
-  /**
-   * Listens and yields each accepted connection as a {@link TcpStream}:
-   * `for await (const conn of stack.listenStream({ port: 80 }).connections) …`.
-   */
-  listenStream(options: { port: number; host?: string; backlog?: number }): {
-    connections: ReadableStream<TcpStream>;
-    close(): Promise<void>;
-  } {
+  },
+  listenStream(this: SocketHost, options: { port: number; host?: string; backlog?: number }) {
     const s = new BsdSocket(this);
     const ready = s
       .bind(portArgument(options.port, "listenStream(): port", true), options.host)
@@ -117,8 +114,27 @@ export class Stack extends StackCore {
       { highWaterMark: 0 },
     );
     return { connections, close: () => s.close() };
+  },
+};
+
+/** Gives a {@link SocketHost} class the socket faces (declare `interface X extends SocketFaces {}` beside it). */
+export function installSocketFaces(proto: SocketHost): void {
+  Object.assign(proto, faceMethods);
+}
+
+/**
+ * A userstack TCP/IP stack: create it with {@link createStack}, then use any of three socket faces —
+ * Node's (`createServer`, `connect`: objects that behave like `net.Server`/`net.Socket`), WHATWG
+ * streams (`openStream`, `listenStream`), or BSD-style promises (`socket()`).
+ */
+export class Stack extends StackCore {
+  /** Our IPv4 address as text. */
+  get address(): string {
+    return formatIpv4(this.localAddress);
   }
 }
+export interface Stack extends SocketFaces {}
+installSocketFaces(Stack.prototype);
 
 /**
  * Builds a stack on a link or a network layer:

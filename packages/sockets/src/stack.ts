@@ -15,6 +15,7 @@ import { DecodeError } from "@userstack/wire";
 import { pickEphemeralPort } from "./ephemeral-ports.js";
 import { SocketError } from "./errors.js";
 import type { NetworkPath, PathReceiver } from "./network-path.js";
+import type { ListenerHandle, ListenOptions, OpenOptions, SocketHost } from "./socket-host.js";
 import { ListenerEndpoint, TcpEndpoint } from "./tcp-endpoint.js";
 import { type Timed, TimerQueue } from "./timer-queue.js";
 
@@ -41,26 +42,6 @@ export interface StackCounters {
   [key: string]: number;
 }
 
-/** A listening port as the core sees it: faces wrap it. */
-export interface ListenOptions {
-  port: number;
-  /** Local address to accept on; 0 or undefined for any. */
-  address?: number;
-  /** Accept-queue length (listen(2)'s backlog). */
-  backlog?: number;
-  /** TCP settings of accepted connections. */
-  tcp?: Partial<TcpConfig>;
-}
-
-/** Where to connect. */
-export interface OpenOptions {
-  remoteAddress: number;
-  remotePort: number;
-  /** A fixed local port; by default an ephemeral one chosen at random (RFC 6056). */
-  localPort?: number;
-  tcp?: Partial<TcpConfig>;
-}
-
 const IDLE_ROUNDS_LIMIT = 10_000;
 
 /**
@@ -69,7 +50,7 @@ const IDLE_ROUNDS_LIMIT = 10_000;
  * timer — and processes a batch, then sends its output once. The socket faces (Node, web, BSD)
  * sit on top of it; `createStack()` builds one.
  */
-export class StackCore implements PathReceiver {
+export class StackCore implements PathReceiver, SocketHost {
   readonly tcp: TcpEngine;
   readonly counters: StackCounters = {
     tcpSegmentsIn: 0,
@@ -185,7 +166,8 @@ export class StackCore implements PathReceiver {
   }
 
   /** Stops listening; connections not yet accepted are reset. */
-  unlisten(le: ListenerEndpoint): void {
+  unlisten(handle: ListenerHandle): void {
+    const le = handle as ListenerEndpoint;
     if (this.listeners.get(le.listener.localPort) !== le) return;
     this.listeners.delete(le.listener.localPort);
     for (const c of le.listener.close(this.now())) {

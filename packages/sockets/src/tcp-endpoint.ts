@@ -1,18 +1,8 @@
 import type { HeapEntry } from "@userstack/link";
-import type { TcpConnection, TcpListener } from "@userstack/tcp";
+import type { TcpConnection, TcpListener, TcpStatus } from "@userstack/tcp";
+import type { SocketErrorCode } from "./errors.js";
+import type { Endpoint, EndpointOwner, ListenerHandle, ListenerOwner } from "./socket-host.js";
 import type { Timed } from "./timer-queue.js";
-
-/** What a socket face (Node, web, BSD) implements to hear about its connection. */
-export interface EndpointOwner {
-  /** `events` is a {@link TcpEvent} bitmask; called between batches, never inside the engine. */
-  onTcpEvents(events: number): void;
-}
-
-/** What a listening face implements. */
-export interface ListenerOwner {
-  /** One or more connections can be accepted. */
-  onAcceptable(): void;
-}
 
 /** The operations an endpoint needs from its host (the stack's TCP layer). */
 export interface EndpointHost {
@@ -25,7 +15,7 @@ export interface EndpointHost {
  * A connection as the stack tracks it: the engine's {@link TcpConnection} plus its place in the
  * timer queue, the dirty list and the face that owns it.
  */
-export class TcpEndpoint implements Timed {
+export class TcpEndpoint implements Timed, Endpoint {
   timerEntry: HeapEntry<Timed> | undefined = undefined;
   /** True while queued for the next flush. */
   dirty = false;
@@ -46,6 +36,49 @@ export class TcpEndpoint implements Timed {
 
   onTimer(): void {
     this.host.kick(this);
+  }
+
+  get state(): string {
+    return this.conn.state;
+  }
+  get error(): SocketErrorCode | undefined {
+    return this.conn.error;
+  }
+  get localAddress(): number {
+    return this.conn.localAddress;
+  }
+  get localPort(): number {
+    return this.conn.localPort;
+  }
+  get remoteAddress(): number {
+    return this.conn.remoteAddress;
+  }
+  get remotePort(): number {
+    return this.conn.remotePort;
+  }
+  get readableLength(): number {
+    return this.conn.readableLength;
+  }
+  get readEnded(): boolean {
+    return this.conn.readEnded;
+  }
+  get sendQueued(): number {
+    return this.conn.sendQueued;
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    this.conn.config.noDelay = noDelay;
+    this.host.kick(this);
+  }
+
+  setKeepAlive(enable: boolean, idleMs: number): void {
+    this.conn.config.keepAlive = enable;
+    if (idleMs > 0) this.conn.config.keepAliveIdle = idleMs;
+    this.host.kick(this);
+  }
+
+  status(): TcpStatus {
+    return this.conn.status();
   }
 
   /** SEND: bytes accepted (0 when the buffer is full, -1 when the connection can no longer send). */
@@ -79,7 +112,7 @@ export class TcpEndpoint implements Timed {
 }
 
 /** A listener as the stack tracks it. */
-export class ListenerEndpoint implements Timed {
+export class ListenerEndpoint implements Timed, ListenerHandle {
   timerEntry: HeapEntry<Timed> | undefined = undefined;
   dirty = false;
   pendingEvents = 0;
@@ -89,6 +122,13 @@ export class ListenerEndpoint implements Timed {
     readonly host: EndpointHost,
     readonly listener: TcpListener,
   ) {}
+
+  get localAddress(): number {
+    return this.listener.localAddress;
+  }
+  get localPort(): number {
+    return this.listener.localPort;
+  }
 
   onTimer(): void {
     this.host.kick(this);

@@ -2,8 +2,13 @@ import { formatIpv4 } from "@userstack/ipv4";
 import { type TcpConfig, TcpEvent } from "@userstack/tcp";
 import { ArgumentError, SocketError, type SocketErrorCode } from "../errors.js";
 import { addressArgument, portArgument } from "../parse.js";
-import type { StackCore } from "../stack.js";
-import type { EndpointOwner, ListenerEndpoint, ListenerOwner, TcpEndpoint } from "../tcp-endpoint.js";
+import type {
+  EndpointOwner,
+  ListenerHandle as ListenerEndpoint,
+  ListenerOwner,
+  SocketHost as StackCore,
+  Endpoint as TcpEndpoint,
+} from "../socket-host.js";
 
 /** An address as getsockname/getpeername return it. */
 export interface SocketAddress {
@@ -75,7 +80,6 @@ export class BsdSocket implements EndpointOwner, ListenerOwner {
   /** listen(2): starts accepting; `backlog` bounds the queue of completed connections. */
   async listen(backlog = 511): Promise<void> {
     this.expect(["fresh", "bound"], "listen", "EINVAL", "the socket is connected");
-    if (this.port === 0) this.port = this.stack.freePort();
     this.le = this.stack.listen({
       port: this.port,
       address: this.address,
@@ -83,6 +87,7 @@ export class BsdSocket implements EndpointOwner, ListenerOwner {
       tcp: { ...this.options },
     });
     this.le.owner = this;
+    this.port = this.le.localPort;
     this.phase = "listening";
   }
 
@@ -129,7 +134,7 @@ export class BsdSocket implements EndpointOwner, ListenerOwner {
     if (ep === undefined || this.phase !== "connected")
       return Promise.reject(this.failure ?? new SocketError("ENOTCONN", "send"));
     const n = ep.write(data);
-    if (n < 0) return Promise.reject(this.errorOf(ep.conn.error ?? "EPIPE", "send"));
+    if (n < 0) return Promise.reject(this.errorOf(ep.error ?? "EPIPE", "send"));
     if (n === data.length) return Promise.resolve(n);
     return new Promise((resolve, reject) => {
       this.sendWaiter = { w: { resolve, reject }, data, at: n };
@@ -180,26 +185,28 @@ export class BsdSocket implements EndpointOwner, ListenerOwner {
     if (option !== "noDelay" && option !== "keepAlive")
       throw new ArgumentError(`setOption(): unknown option "${option}"; use "noDelay" or "keepAlive".`);
     this.options[option] = value;
-    if (this.ep) this.ep.conn.config[option] = value;
+    if (this.ep === undefined) return;
+    if (option === "noDelay") this.ep.setNoDelay(value);
+    else this.ep.setKeepAlive(value, 0);
   }
 
   /** getsockname(2). */
   localAddress(): SocketAddress {
-    const c = this.ep?.conn;
+    const c = this.ep;
     if (c) return { address: formatIpv4(c.localAddress), port: c.localPort };
     return { address: formatIpv4(this.address), port: this.port };
   }
 
   /** getpeername(2); ENOTCONN before connect. */
   remoteAddress(): SocketAddress {
-    const c = this.ep?.conn;
+    const c = this.ep;
     if (c === undefined) throw new SocketError("ENOTCONN", "getpeername");
     return { address: formatIpv4(c.remoteAddress), port: c.remotePort };
   }
 
   /** TCP_INFO: the connection's state and statistics. */
   tcpInfo() {
-    return this.ep?.conn.status();
+    return this.ep?.status();
   }
 
   // ---- events ----
@@ -215,10 +222,7 @@ export class BsdSocket implements EndpointOwner, ListenerOwner {
       w?.resolve();
     }
     if (events & TcpEvent.Error || (events & TcpEvent.Closed && this.phase === "connecting")) {
-      const err = this.errorOf(
-        ep.conn.error ?? "ECONNRESET",
-        this.phase === "connecting" ? "connect" : "recv",
-      );
+      const err = this.errorOf(ep.error ?? "ECONNRESET", this.phase === "connecting" ? "connect" : "recv");
       this.failure = err;
       this.failAll(err);
       return;
@@ -252,16 +256,15 @@ export class BsdSocket implements EndpointOwner, ListenerOwner {
   private tryRead(max: number): Uint8Array | Error | undefined {
     const ep = this.ep;
     if (ep === undefined) return this.failure ?? new SocketError("ENOTCONN", "recv");
-    const n = Math.min(max, ep.conn.readableLength);
+    const n = Math.min(max, ep.readableLength);
     if (n > 0 && !this.readShut) {
       const buf = new Uint8Array(n);
       ep.read(buf);
       return buf;
     }
-    if (this.readShut || ep.conn.readEnded) return new Uint8Array(0);
+    if (this.readShut || ep.readEnded) return new Uint8Array(0);
     if (this.failure) return this.failure;
-    if (ep.conn.state === "CLOSED")
-      return ep.conn.error ? this.errorOf(ep.conn.error, "recv") : new Uint8Array(0);
+    if (ep.state === "CLOSED") return ep.error ? this.errorOf(ep.error, "recv") : new Uint8Array(0);
     return undefined;
   }
 
@@ -271,7 +274,7 @@ export class BsdSocket implements EndpointOwner, ListenerOwner {
     const n = ep.write(s.data.subarray(s.at));
     if (n < 0) {
       this.sendWaiter = undefined;
-      s.w.reject(this.errorOf(ep.conn.error ?? "EPIPE", "send"));
+      s.w.reject(this.errorOf(ep.error ?? "EPIPE", "send"));
       return;
     }
     s.at += n;
@@ -303,7 +306,7 @@ export class BsdSocket implements EndpointOwner, ListenerOwner {
   }
 
   private errorOf(code: SocketErrorCode, syscall: string): SocketError {
-    const c = this.ep?.conn;
+    const c = this.ep;
     return new SocketError(code, syscall, c ? formatIpv4(c.remoteAddress) : undefined, c?.remotePort);
   }
 }

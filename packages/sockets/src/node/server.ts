@@ -3,8 +3,11 @@ import { formatIpv4 } from "@userstack/ipv4";
 import type { TcpConfig } from "@userstack/tcp";
 import { ArgumentError } from "../errors.js";
 import { addressArgument, portArgument } from "../parse.js";
-import type { StackCore as Stack } from "../stack.js";
-import type { ListenerEndpoint, ListenerOwner } from "../tcp-endpoint.js";
+import type {
+  ListenerHandle as ListenerEndpoint,
+  ListenerOwner,
+  SocketHost as Stack,
+} from "../socket-host.js";
 import { UserstackSocket } from "./socket.js";
 
 /** Options of {@link UserstackServer}, as `net.createServer` takes them. */
@@ -83,10 +86,9 @@ export class UserstackServer extends EventEmitter implements ListenerOwner {
       throw new ArgumentError("listen(): the server is listening already; close() it first.");
     if (cb) this.once("listening", cb);
     try {
-      let port = portArgument(o.port ?? 0, "listen(): port", true);
+      const port = portArgument(o.port ?? 0, "listen(): port", true);
       const address =
         o.host === undefined || o.host === "0.0.0.0" ? 0 : addressArgument(o.host, "listen(): host", 0);
-      if (port === 0) port = this.stack.freePort();
       this.le = this.stack.listen({ port, address, backlog: o.backlog, tcp: this.acceptedConfig() });
       this.le.owner = this;
       this.closing = false;
@@ -116,8 +118,8 @@ export class UserstackServer extends EventEmitter implements ListenerOwner {
       if (this.maxConnections !== undefined && this.sockets.size >= this.maxConnections) {
         ep.abort();
         this.emit("drop", {
-          remoteAddress: formatIpv4(ep.conn.remoteAddress),
-          remotePort: ep.conn.remotePort,
+          remoteAddress: formatIpv4(ep.remoteAddress),
+          remotePort: ep.remotePort,
         });
         continue;
       }
@@ -136,7 +138,7 @@ export class UserstackServer extends EventEmitter implements ListenerOwner {
 
   /** `{ address, family: "IPv4", port }` while listening, else null. */
   address(): { address: string; family: string; port: number } | null {
-    const l = this.le?.listener;
+    const l = this.le;
     if (l === undefined) return null;
     return {
       address: formatIpv4(l.localAddress === 0 ? 0 : l.localAddress),

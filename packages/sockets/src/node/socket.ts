@@ -4,8 +4,7 @@ import type { HeapEntry } from "@userstack/link";
 import { type TcpConfig, TcpEvent } from "@userstack/tcp";
 import { ArgumentError, SocketError, type SocketErrorCode } from "../errors.js";
 import { addressArgument, portArgument } from "../parse.js";
-import type { StackCore as Stack } from "../stack.js";
-import type { EndpointOwner, TcpEndpoint } from "../tcp-endpoint.js";
+import type { EndpointOwner, SocketHost as Stack, Endpoint as TcpEndpoint } from "../socket-host.js";
 import type { Timed } from "../timer-queue.js";
 
 /** Options of {@link UserstackSocket.connect}, as `net.connect` takes them (IPv4 addresses only). */
@@ -99,7 +98,7 @@ export class UserstackSocket extends Duplex implements EndpointOwner {
   private adopt(ep: TcpEndpoint): void {
     this.ep = ep;
     ep.owner = this;
-    this.connecting = ep.conn.state === "SYN-SENT" || ep.conn.state === "SYN-RECEIVED";
+    this.connecting = ep.state === "SYN-SENT" || ep.state === "SYN-RECEIVED";
     if (!this.connecting) this.touch();
   }
 
@@ -107,7 +106,7 @@ export class UserstackSocket extends Duplex implements EndpointOwner {
 
   /** @internal */
   onTcpEvents(events: number): void {
-    const conn = this.ep?.conn;
+    const conn = this.ep;
     if (conn === undefined) return;
     if (events & TcpEvent.Established && this.connecting) {
       this.connecting = false;
@@ -142,9 +141,9 @@ export class UserstackSocket extends Duplex implements EndpointOwner {
     const ep = this.ep;
     if (ep === undefined || this.readEof) return;
     while (this.wantRead) {
-      const n = ep.conn.readableLength;
+      const n = ep.readableLength;
       if (n === 0) {
-        if (ep.conn.readEnded || ep.conn.state === "CLOSED") {
+        if (ep.readEnded || ep.state === "CLOSED") {
           this.readEof = true;
           this.push(null);
         }
@@ -182,7 +181,7 @@ export class UserstackSocket extends Duplex implements EndpointOwner {
     const rest = p.at === 0 ? p.data : p.data.subarray(p.at);
     const n = ep.write(rest);
     if (n < 0) {
-      this.failPending(ep.conn.error ?? "EPIPE");
+      this.failPending(ep.error ?? "EPIPE");
       return;
     }
     p.at += n;
@@ -209,7 +208,7 @@ export class UserstackSocket extends Duplex implements EndpointOwner {
     const ep = this.ep;
     if (ep !== undefined) {
       ep.owner = undefined;
-      const s = ep.conn.state;
+      const s = ep.state;
       if (s !== "CLOSED" && s !== "TIME-WAIT") {
         if (this.resetOnDestroy || s === "SYN-SENT") ep.abort();
         else ep.close();
@@ -245,14 +244,14 @@ export class UserstackSocket extends Duplex implements EndpointOwner {
   /** Disables (true, the default argument) or enables Nagle's algorithm. */
   setNoDelay(noDelay = true): this {
     this.noDelay = noDelay;
-    if (this.ep) this.ep.conn.config.noDelay = noDelay;
+    if (this.ep) this.ep.setNoDelay(noDelay);
     return this;
   }
 
   /** Turns keepalive probes on or off; `initialDelay` ms of idleness before the first probe. */
   setKeepAlive(enable = false, initialDelay = 0): this {
     this.keepAlive = { enable, delay: initialDelay };
-    if (this.ep) this.applyKeepAlive(this.ep.conn.config);
+    this.ep?.setKeepAlive(enable, initialDelay);
     return this;
   }
 
@@ -292,25 +291,25 @@ export class UserstackSocket extends Duplex implements EndpointOwner {
 
   /** `{ address, family: "IPv4", port }` of the local end, or `{}` before connect. */
   address(): { address: string; family: string; port: number } | Record<string, never> {
-    const c = this.ep?.conn;
+    const c = this.ep;
     return c ? { address: formatIpv4(c.localAddress), family: "IPv4", port: c.localPort } : {};
   }
   get remoteAddress(): string | undefined {
-    const c = this.ep?.conn;
+    const c = this.ep;
     return c ? formatIpv4(c.remoteAddress) : undefined;
   }
   get remotePort(): number | undefined {
-    return this.ep?.conn.remotePort;
+    return this.ep?.remotePort;
   }
   get remoteFamily(): string | undefined {
     return this.ep ? "IPv4" : undefined;
   }
   get localAddress(): string | undefined {
-    const c = this.ep?.conn;
+    const c = this.ep;
     return c ? formatIpv4(c.localAddress) : undefined;
   }
   get localPort(): number | undefined {
-    return this.ep?.conn.localPort;
+    return this.ep?.localPort;
   }
   /** Bytes accepted by write(), including those still in the stream's queue. */
   get bytesWritten(): number {
@@ -330,11 +329,11 @@ export class UserstackSocket extends Duplex implements EndpointOwner {
   }
   /** The TCP connection's statistics (state, srtt, cwnd, retransmits…), like `ss -ti`. */
   tcpInfo() {
-    return this.ep?.conn.status();
+    return this.ep?.status();
   }
 
   private errorFor(code: SocketErrorCode, syscall: string): SocketError {
-    const c = this.ep?.conn;
+    const c = this.ep;
     return new SocketError(code, syscall, c ? formatIpv4(c.remoteAddress) : undefined, c?.remotePort);
   }
 }
