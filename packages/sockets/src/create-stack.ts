@@ -117,7 +117,7 @@ const faceMethods = {
   },
 };
 
-/** Gives a {@link SocketHost} class the socket faces (declare `interface X extends SocketFaces {}` beside it). */
+/** Gives a {@link SocketHost} class the socket faces (declare the {@link SocketFaces} members in it). */
 export function installSocketFaces(proto: SocketHost): void {
   Object.assign(proto, faceMethods);
 }
@@ -127,13 +127,25 @@ export function installSocketFaces(proto: SocketHost): void {
  * Node's (`createServer`, `connect`: objects that behave like `net.Server`/`net.Socket`), WHATWG
  * streams (`openStream`, `listenStream`), or BSD-style promises (`socket()`).
  */
-export class Stack extends StackCore {
+export class Stack extends StackCore implements SocketFaces {
+  /** A `net.Server` look-alike: `stack.createServer((socket) => …).listen(80)`. */
+  declare createServer: SocketFaces["createServer"];
+  /** `net.connect` look-alike: `stack.connect(80, "10.0.0.2", () => …)` or `stack.connect({ port, host })`. */
+  declare connect: SocketFaces["connect"];
+  /** Alias of {@link connect}, as `net.createConnection`. */
+  declare createConnection: SocketFaces["createConnection"];
+  /** A BSD-style socket: `bind`, `listen`, `accept`, `connect`, `send`, `recv`, `shutdown`, `close`. */
+  declare socket: SocketFaces["socket"];
+  /** Opens a connection as WHATWG streams. */
+  declare openStream: SocketFaces["openStream"];
+  /** Listens and yields each accepted connection as WHATWG streams. */
+  declare listenStream: SocketFaces["listenStream"];
+
   /** Our IPv4 address as text. */
   get address(): string {
     return formatIpv4(this.localAddress);
   }
 }
-export interface Stack extends SocketFaces {}
 installSocketFaces(Stack.prototype);
 
 /**
