@@ -29,6 +29,8 @@ export interface LinkPathCounters {
   ipNotForUs: number;
   ipFragmentsDropped: number;
   ipUnknownProtocol: number;
+  /** Datagrams the stack produced larger than the link's MTU (with DF), dropped. */
+  ipOversizeDropped: number;
   [key: string]: number;
 }
 
@@ -44,6 +46,7 @@ export class LinkPath implements NetworkPath {
     ipNotForUs: 0,
     ipFragmentsDropped: 0,
     ipUnknownProtocol: 0,
+    ipOversizeDropped: 0,
   };
   private readonly out: Uint8Array;
   private identification = randomU32() & 0xffff;
@@ -56,7 +59,8 @@ export class LinkPath implements NetworkPath {
     if (link.medium !== "ip") {
       throw new Error("LinkPath: Ethernet links need the ARP engine; use an IP-medium link for now.");
     }
-    this.out = new Uint8Array(link.mtu + 18);
+    // Room for the largest IPv4 datagram, so writing never overruns; the MTU is checked after.
+    this.out = new Uint8Array(65536 + 18);
     link.attach({
       receive: (frame) => this.receive(frame),
       flush: () => rx.flush(),
@@ -92,6 +96,10 @@ export class LinkPath implements NetworkPath {
       out,
       0,
     );
+    if (end > this.link.mtu) {
+      this.counters.ipOversizeDropped++;
+      return;
+    }
     this.link.send(out.subarray(0, end));
   }
 
