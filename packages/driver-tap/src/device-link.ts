@@ -94,14 +94,14 @@ export class DeviceLink implements Link, Watched {
   };
 
   /** The largest frame `send` accepts and `receive` delivers. */
-  private readonly maxFrame: number;
+  protected readonly maxFrame: number;
   private readonly minFrame: number;
   private readonly slots: Uint8Array[];
   private readonly recv: boolean;
   private readonly onError: ((error: DriverError) => void) | undefined;
   private receiver: Receiver | undefined;
   private watching = false;
-  private closed = false;
+  protected closed = false;
   private closing: Promise<void> | undefined;
   private warned = new Set<string>();
 
@@ -152,7 +152,7 @@ export class DeviceLink implements Link, Watched {
   }
 
   /** True when the payload of `frame` fits the MTU (the header and its VLAN tags do not count). */
-  private fits(frame: Uint8Array): boolean {
+  protected fits(frame: Uint8Array): boolean {
     const len = frame.length;
     if (len < this.minFrame) return false;
     if (this.medium === "ip") return len <= this.mtu;
@@ -238,7 +238,7 @@ export class DeviceLink implements Link, Watched {
     return "drained";
   }
 
-  private sendFailed(e: number): void {
+  protected sendFailed(e: number): void {
     if (e === EIO) {
       const ip = this.netns && !this.netns.startsWith("/") ? `ip -n ${this.netns}` : "ip";
       this.report(

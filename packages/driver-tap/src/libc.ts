@@ -25,6 +25,11 @@ export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Uint8Array, length: number): number;
   setsockopt(fd: number, level: number, name: number, value: Uint8Array, length: number): number;
+  /**
+   * `sendmmsg(fd, msgvec, vlen, flags)` with `msgvec` as a native address (x86-64 and arm64 pass a
+   * pointer and a 64-bit integer alike), so a batch can start part-way into an array.
+   */
+  sendmmsg(fd: number, msgvecAddress: number, count: number, flags: number): number;
   setns(fd: number, nstype: number): number;
   eventfd(initial: number, flags: number): number;
   /** `poll(fds, nfds, timeout)` on a worker thread; `fds` must be memory from {@link allocNative}. */
@@ -80,6 +85,7 @@ export function libc(): Libc {
     socket: f("int socket(int domain, int type, int protocol)"),
     bind: f("int bind(int fd, void *addr, unsigned int length)"),
     setsockopt: f("int setsockopt(int fd, int level, int name, void *value, unsigned int length)"),
+    sendmmsg: f("int sendmmsg(int fd, uint64_t msgvec, unsigned int vlen, int flags)"),
     setns: f("int setns(int fd, int nstype)"),
     eventfd: f("int eventfd(unsigned int initval, int flags)"),
     pollAsync: (fds, count, timeoutMs, done) => poll.async(fds, count, timeoutMs, done),
@@ -101,10 +107,28 @@ export function errnoName(n: number): string {
   return ERRNO_NAMES.get(n) ?? `E${n}`;
 }
 
-/** Memory that does not move, for a call running on another thread (`poll`). Free with {@link freeNative}. */
-export function allocNative(bytes: number): { pointer: unknown; view: DataView } {
-  const pointer = koffi.alloc("uint8_t", bytes);
-  return { pointer, view: new DataView(koffi.view(pointer, bytes)) };
+/** Native memory and its address, from {@link allocNative}. */
+export interface NativeMemory {
+  pointer: unknown;
+  /** The address, as a number (user-space addresses fit in 2^53 on x86-64 and arm64). */
+  address: number;
+  view: DataView;
+  bytes: Uint8Array;
+}
+
+/**
+ * Memory that does not move, for a call running on another thread (`poll`) or for structures that
+ * point into each other (`sendmmsg`). Free with {@link freeNative}.
+ */
+export function allocNative(size: number): NativeMemory {
+  const pointer = koffi.alloc("uint8_t", size);
+  const buffer = koffi.view(pointer, size);
+  return {
+    pointer,
+    address: Number(koffi.address(pointer)),
+    view: new DataView(buffer),
+    bytes: new Uint8Array(buffer),
+  };
 }
 
 /** Releases memory from {@link allocNative}. */

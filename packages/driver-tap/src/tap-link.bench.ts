@@ -4,6 +4,7 @@
 //
 //   read   frames/s delivered to receive() while the kernel floods UDP at the link
 //   write  frames/s through send() into the kernel (raw frames, then UDP datagrams)
+//   packet frames/s through an AF_PACKET socket on a veth pair: send() against sendMany()
 //   echo   flood ping answered by a hand-built echo responder: one read + one write per request
 //   rtt    ping round-trip time through the link and the responder, one request at a time
 import type { ChildProcess } from "node:child_process";
@@ -12,7 +13,7 @@ import { internetChecksum, parseIpv4 } from "@userstack/ipv4";
 import { type BenchResult, isRoot, machine, type Netns, report, withNetns } from "@userstack/testkit";
 import { EchoResponder } from "../test/echo-responder.js";
 import { kernelLink, sleep } from "../test/kernel-side.js";
-import { openTap } from "./index.js";
+import { openPacket, openTap } from "./index.js";
 
 const STACK_MAC = parseMac("02:00:00:00:00:02")!;
 const STACK_IP = parseIpv4("10.0.0.2")!;
@@ -202,6 +203,62 @@ async function rtt(): Promise<BenchResult> {
   });
 }
 
+/** Frames/s written to a veth pair through AF_PACKET, one send() per frame or sendMany() by 64. */
+async function packetWrite(mode: "send" | "sendMany", size: number): Promise<BenchResult> {
+  return withNetns("us-bench", (kernelNs) =>
+    withNetns("us-bench", async (stackNs) => {
+      await kernelNs.exec("ip", [
+        "link",
+        "add",
+        "vk",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "vs",
+        "netns",
+        stackNs.name,
+      ]);
+      await kernelNs.exec("ip", ["link", "set", "vk", "up"]);
+      await stackNs.exec("ip", ["link", "set", "vs", "up"]);
+      const link = await openPacket("vs", { netns: stackNs.name });
+      try {
+        const frame = new Uint8Array(size);
+        frame.fill(0xff, 0, 6);
+        frame.set(link.mac!, 6);
+        frame.set([0x88, 0xb5], 12);
+        const frames = Array.from({ length: 64 }, () => frame);
+        const until = (ms: number) => {
+          const end = performance.now() + ms;
+          let n = 0;
+          while (performance.now() < end) {
+            if (mode === "sendMany") for (let i = 0; i < 16; i++) link.sendMany(frames);
+            else for (let i = 0; i < 1024; i++) link.send(frame);
+            n += 1024;
+          }
+          return n;
+        };
+        until(300);
+        const k0 = await kernelLink(kernelNs, "vk");
+        const t0 = performance.now();
+        const n = until(WINDOW_MS);
+        const ms = performance.now() - t0;
+        const k1 = await kernelLink(kernelNs, "vk");
+        return result(
+          `AF_PACKET write ${size}-byte frames, ${mode === "send" ? "send()" : "sendMany() by 64"}`,
+          n,
+          ms,
+          {
+            "peer counted": `${k1.stats64.rx.packets - k0.stats64.rx.packets} of ${n}`,
+          },
+        );
+      } finally {
+        await link.close();
+      }
+    }),
+  );
+}
+
 async function main(): Promise<void> {
   if (!isRoot) {
     console.log("[skipped] the TAP benchmark needs root (namespaces and TAP devices): run it with sudo.");
@@ -216,6 +273,8 @@ async function main(): Promise<void> {
   results.push(await write("raw", 1514));
   results.push(await write("udp", 64));
   results.push(await write("udp", 1514));
+  results.push(await packetWrite("send", 64));
+  results.push(await packetWrite("sendMany", 64));
   results.push(await echo());
   results.push(await rtt());
   report(`driver-tap link throughput, TAP with the kernel as the peer (${machine()})`, results);

@@ -107,4 +107,46 @@ describe.skipIf(skip)("openPacket on a veth pair with the Linux kernel as the pe
       }),
     );
   });
+
+  it("sendMany sends through sendmmsg: the peer receives every frame that fits, byte for byte, in order", async () => {
+    await withNetns("us-pk", (kernelNs) =>
+      withNetns("us-ps", async (stackNs) => {
+        const { peer, ours } = await vethPair(kernelNs, stackNs);
+        const link = await openPacket(ours, { netns: stackNs.name });
+        // A second raw socket on the peer end sees exactly what crossed the wire.
+        const tap = await openPacket(peer, { netns: kernelNs.name });
+        try {
+          const seen: Uint8Array[] = [];
+          tap.attach({
+            receive: (f) => {
+              if (f[12] === 0x88 && f[13] === 0xb5) seen.push(f.slice());
+            },
+            flush() {},
+          });
+          const frames: Uint8Array[] = [];
+          for (let i = 0; i < 150; i++) {
+            const len = i === 40 || i === 100 ? 14 + 1501 : 60 + ((i * 97) % 1440);
+            const f = new Uint8Array(len);
+            f.set(tap.mac!, 0);
+            f.set(link.mac!, 6);
+            f.set([0x88, 0xb5, i >> 8, i & 255], 12);
+            for (let k = 16; k < len; k++) f[k] = (k * 31 + i) & 255;
+            frames.push(f);
+          }
+          const rx0 = (await kernelLink(kernelNs, peer)).stats64.rx.packets;
+          link.sendMany(frames);
+          expect(link.stats.txFrames).toBe(148);
+          expect(link.stats.txOversize).toBe(2);
+          expect(await eventually(() => seen.length === 148)).toBe(true);
+          const fitting = frames.filter((_, i) => i !== 40 && i !== 100);
+          seen.forEach((f, i) => expect(Buffer.from(f).equals(Buffer.from(fitting[i]!))).toBe(true));
+          expect((await kernelLink(kernelNs, peer)).stats64.rx.packets - rx0).toBe(148);
+        } finally {
+          await Promise.all([link.close(), tap.close()]);
+        }
+        link.sendMany([new Uint8Array(60)]);
+        expect(link.stats.txDropped).toBe(1);
+      }),
+    );
+  });
 });
