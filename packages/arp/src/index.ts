@@ -10,3 +10,11 @@ export {
   encodeArp,
   writeArp,
 } from "./arp-packet.js";
+export {
+  NeighborCache,
+  type NeighborConfig,
+  type NeighborEntry,
+  type NeighborEvents,
+  type NeighborState,
+  type NeighborStats,
+} from "./neighbor-cache.js";
