@@ -1,6 +1,9 @@
 import type { TcpSegmentOut } from "./segment-out.js";
 import { add } from "./seq.js";
+import type { TcpOption } from "./tcp-option.js";
 import { TcpFlag, type TcpView } from "./tcp-segment.js";
+
+const NO_OPTIONS: TcpOption[] = [];
 
 /**
  * RFC 9293 §3.10.7.1, SEGMENT ARRIVES in CLOSED (no connection, no listener): fills `out` with
@@ -32,7 +35,7 @@ export function closedPortReply(
   }
   h.window = 0;
   h.urgentPointer = 0;
-  h.options.length = 0;
+  h.options = NO_OPTIONS;
   out.clearPayload();
   return true;
 }

@@ -201,6 +201,10 @@ export class TcpConnection {
   dupAcksOwed = 0;
   /** Segments received since the last ACK we sent (RFC 1122 §4.2.3.2: ACK every second). */
   unackedSegments = 0;
+  /** Delayed ACK timeout now (adaptive between delayedAckMin and delayedAckMax). */
+  ato: number;
+  /** When the last in-order data segment arrived. */
+  lastDataTime = 0;
   /** Immediate ACKs left at the start (Linux quickack mode). */
   quickAcks = 16;
   lastRateLimitedAck = Number.NEGATIVE_INFINITY;
@@ -232,6 +236,7 @@ export class TcpConnection {
     this.cc = config.congestionControl === "newreno" ? new NewReno() : new Cubic();
     this.window = { cwnd: config.initialCwnd * 536, ssthresh: Number.POSITIVE_INFINITY, mss: 536 };
     this.rtt = new RttEstimator(config.initialRto, config.minRto, config.maxRto);
+    this.ato = config.delayedAckMin;
   }
 
   /** Allocates the send and receive buffers if not yet done. */

@@ -21,6 +21,12 @@ const SACK_PERM: TcpOption = { kind: 4 };
 const TS_OPT = { kind: 8 as const, tsVal: 0, tsEcr: 0 };
 const SACK_BLOCKS: number[] = [];
 const SACK_OPT = { kind: 5 as const, blocks: SACK_BLOCKS };
+// The option lists of non-SYN segments, prebuilt (Linux's layout: NOP NOP before each).
+const OPTS_NONE: TcpOption[] = [];
+const OPTS_TS: TcpOption[] = [NOP, NOP, TS_OPT];
+const OPTS_SACK: TcpOption[] = [NOP, NOP, SACK_OPT];
+const OPTS_TS_SACK: TcpOption[] = [NOP, NOP, TS_OPT, NOP, NOP, SACK_OPT];
+const SYN_OPTS: TcpOption[] = [];
 
 export function dispatch(c: TcpConnection, now: number, sink: TcpSink, budget: number): number {
   runTimers(c, now);
@@ -94,7 +100,7 @@ function emitReset(c: TcpConnection, sink: TcpSink): void {
   h.ack = c.rstFlags & TcpFlag.ACK ? c.rstAck : 0;
   h.flags = c.rstFlags;
   h.window = 0;
-  h.options.length = 0;
+  h.options = OPTS_NONE;
   OUT.clearPayload();
   c.stats.segmentsOut++;
   sink(OUT);
@@ -123,8 +129,9 @@ function emitSyn(c: TcpConnection, now: number, sink: TcpSink): void {
   // RFC 7323 §2.2: the window of a SYN is never scaled.
   const space = c.receiveBuffer === undefined ? c.config.receiveBufferSize : c.receiveBuffer.space;
   h.window = Math.min(space, 0xffff);
-  const o = h.options;
+  const o = SYN_OPTS;
   o.length = 0;
+  h.options = o;
   MSS_OPT.mss = c.rcvMss;
   o.push(MSS_OPT);
   // Our SYN offers what the configuration enables; a SYN-ACK only what the peer offered too.
@@ -178,17 +185,17 @@ function emit(c: TcpConnection, now: number, sink: TcpSink, seq: number, len: nu
   h.window = field;
   const edge = add(c.rcvNxt, field << c.rcvWscale);
   if (gt(edge, c.rcvAdvEdge)) c.rcvAdvEdge = edge;
-  const o = h.options;
-  o.length = 0;
   let room = 40;
+  h.options = OPTS_NONE;
   if (c.tsOk) {
     TS_OPT.tsVal = c.tsNow(now);
     TS_OPT.tsEcr = c.tsRecent;
-    o.push(NOP, NOP, TS_OPT);
+    h.options = OPTS_TS;
     room -= 12;
   }
   const rb = c.receiveBuffer;
   if (c.sackOk && rb !== undefined && rb.rangeCount > 0) {
+    h.options = c.tsOk ? OPTS_TS_SACK : OPTS_SACK;
     // RFC 2018 §4: the first block reports the most recently received segment's range, then the
     // others, as many as fit.
     const most = Math.min(rb.rangeCount, (room - 4) >>> 3);
@@ -198,7 +205,6 @@ function emit(c: TcpConnection, now: number, sink: TcpSink, seq: number, len: nu
     for (let i = rb.rangeCount - 1; i >= 0 && SACK_BLOCKS.length < 2 * most; i--) {
       if (i !== latest) SACK_BLOCKS.push(rb.lefts[i]!, rb.rights[i]!);
     }
-    o.push(NOP, NOP, SACK_OPT);
   }
   if (len > 0) {
     const sb = c.sendBuffer!;

@@ -597,21 +597,34 @@ export function processText(
     // RFC 1122 §4.2.3.2 / RFC 5681 §4.2: ACK at least every second full-sized segment, else
     // within the delayed ACK time.
     c.unackedSegments++;
-    if (c.unackedSegments >= 2 || d.length < c.rcvMss >>> 1) {
-      // A small segment is usually the end of a message: acknowledge it promptly (Linux's
-      // "pingpong" heuristic is more elaborate; this keeps request/response exchanges quick).
-      if (c.unackedSegments >= 2) {
-        c.ackNow = true;
-        c.wantOutput = true;
-      } else if (c.delAckAt < 0) c.delAckAt = now + c.config.delayedAckMin;
-    } else if (c.delAckAt < 0) c.delAckAt = now + c.config.delayedAckMin;
+    updateAto(c, now);
+    if (c.unackedSegments >= 2) {
+      c.ackNow = true;
+      c.wantOutput = true;
+    } else if (c.delAckAt < 0) c.delAckAt = now + c.ato;
   }
+  c.lastDataTime = now;
   if (c.pendingFinSeq >= 0 && c.pendingFinSeq === c.rcvNxt) {
     c.pendingFinSeq = -1;
     c.rcvNxt = add(c.rcvNxt, 1);
     peerFin(c, now);
   }
   void seg;
+}
+
+/**
+ * The delayed ACK timeout adapts to the gap between data segments as Linux's tcp_event_data_recv
+ * does: short gaps pull it toward the minimum, longer ones (up to the current value) raise it;
+ * it stays within [delayedAckMin, delayedAckMax] (RFC 1122 §4.2.3.2: under 0.5 s).
+ */
+function updateAto(c: TcpConnection, now: number): void {
+  const min = c.config.delayedAckMin;
+  const m = now - c.lastDataTime;
+  if (m <= min / 2) c.ato = c.ato / 2 + min / 2;
+  else if (m < c.ato) c.ato = c.ato / 2 + m;
+  if (c.ato < min) c.ato = min;
+  const max = Math.min(c.config.delayedAckMax, c.rtt.rto);
+  if (c.ato > max) c.ato = Math.max(min, max);
 }
 
 /** eighth: check the FIN bit. */

@@ -13,7 +13,7 @@ export class TcpSegmentOut {
   localAddress = 0;
   /** IPv4 destination address (the peer's). */
   remoteAddress = 0;
-  /** The TCP header; `options` is a reused array. */
+  /** The TCP header; `options` is a reused array (replace it, do not keep it). */
   readonly header: TcpHeader & { options: TcpOption[] } = {
     sourcePort: 0,
     destinationPort: 0,
