@@ -55,7 +55,9 @@ describe.skipIf(skip)("tshark reads what the engines send", () => {
 
     const chunks: Uint8Array[] = [];
     const w = new PcapWriter({ write: (x) => chunks.push(x.slice()) }, { linkType: LinkType.Raw });
-    sim.trace.forEach((r, i) => w.write(ipv4(r.from, r.from === A ? B : A, r.bytes, i), r.at));
+    sim.trace.forEach((r, i) => {
+      w.write(ipv4(r.from, r.from === A ? B : A, r.bytes, i), r.at);
+    });
     const dir = mkdtempSync(join(tmpdir(), "tcp-tshark-"));
     try {
       const file = join(dir, "transfer.pcap");
