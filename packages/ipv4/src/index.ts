@@ -24,6 +24,14 @@ export {
 } from "./checksum.js";
 export { IpProtocol } from "./ip-protocol.js";
 export {
+  type Ipv4Events,
+  Ipv4Interface,
+  type Ipv4InterfaceConfig,
+  type Ipv4SendOptions,
+  type Ipv4SendResult,
+  type Ipv4Stats,
+} from "./ipv4-interface.js";
+export {
   copiedIpv4Options,
   encodeIpv4Options,
   type Ipv4Option,
@@ -45,3 +53,5 @@ export {
   ipv4HeaderLength,
   writeIpv4Header,
 } from "./ipv4-packet.js";
+export { IPV4_MIN_MTU, PathMtuCache } from "./path-mtu.js";
+export { Reassembler, type ReassemblyConfig, type ReassemblyStats } from "./reassembly.js";
