@@ -269,7 +269,7 @@ export class TcpConnection {
    */
   icmpError(kind: TcpIcmpError, seq: number, now: number, mtu = 0): boolean {
     this.lastNow = now;
-    return icmpError(this, kind, seq, now, mtu);
+    return icmpError(this, kind, seq, mtu);
   }
 
   // ---- user calls (RFC 9293 §3.10.1–6) ----

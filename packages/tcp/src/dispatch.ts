@@ -231,7 +231,6 @@ function pipe(c: TcpConnection): number {
 }
 
 function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number): number {
-  const sb = c.sendBuffer!;
   const w = c.window;
   let sent = 0;
   // RFC 5681 §4.1 restart window: after an idle period longer than the RTO, start again from
@@ -335,6 +334,5 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
   ) {
     c.persistAt = now + Math.min(c.rtt.rto * 2 ** c.persistBackoff, c.config.maxRto);
   }
-  void sb;
   return sent;
 }

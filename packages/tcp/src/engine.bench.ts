@@ -136,34 +136,44 @@ function setup(loss: number, checksum: boolean, config: Partial<TcpConfig>) {
 }
 
 const CHUNK = 1 << 20; // bytes per measured operation
+const ROUNDS = 3; // the machine is shared: report the best of three runs
 const results = [];
 for (const [name, loss, checksum, config] of [
-  ["lossless, timestamps, checksum", 0, true, {}],
-  ["lossless, no timestamps (payload 1460), checksum", 0, true, { timestamps: false }],
-  ["lossless, checksum offloaded", 0, false, {}],
-  ["1% loss, timestamps, checksum", 0.01, true, {}],
+  ["lossless, timestamps, checksum offloaded", 0, false, {}],
+  ["lossless, timestamps, software checksum both ends", 0, true, {}],
+  ["lossless, no timestamps (payload 1460), checksum offloaded", 0, false, { timestamps: false }],
+  ["1% loss, timestamps, checksum offloaded", 0.01, false, {}],
+  ["1% loss, timestamps, software checksum both ends", 0.01, true, {}],
 ] as const) {
-  const s = setup(loss, checksum, { mtu: 1500, ...config });
-  const segBefore = s.ab.segments;
-  let ops = 0;
-  const r = bench(
-    name,
-    () => {
-      s.pump(CHUNK);
-      ops++;
-    },
-    { minMs: 3000, warmupMs: 500 },
-  );
-  const segsPerOp = (s.ab.segments - segBefore) / ops;
-  const gbps = (CHUNK * 8) / r.nsPerOp;
-  const st = s.a.status();
+  let best: ReturnType<typeof bench> | undefined;
+  let bestSegs = 0;
+  let st: ReturnType<TcpConnection["status"]> | undefined;
+  for (let round = 0; round < ROUNDS; round++) {
+    const s = setup(loss, checksum, { mtu: 1500, ...config });
+    const segBefore = s.ab.segments;
+    let ops = 0;
+    const r = bench(
+      name,
+      () => {
+        s.pump(CHUNK);
+        ops++;
+      },
+      { minMs: 2000, warmupMs: 300 },
+    );
+    if (best === undefined || r.nsPerOp < best.nsPerOp) {
+      best = r;
+      bestSegs = (s.ab.segments - segBefore) / ops;
+      st = s.a.status();
+    }
+  }
+  const r = best!;
   r.extra = {
-    "Gbit/s": gbps.toFixed(2),
-    "segments/s": ((segsPerOp / r.nsPerOp) * 1e9).toExponential(3),
-    retransmits: String(st.retransmits),
-    "fast recoveries": String(st.fastRecoveries),
-    timeouts: String(st.timeouts),
+    "Gbit/s": ((CHUNK * 8) / r.nsPerOp).toFixed(2),
+    "data segments/s": ((bestSegs / r.nsPerOp) * 1e9).toExponential(3),
+    retransmits: String(st!.retransmits),
+    "fast recoveries": String(st!.fastRecoveries),
+    timeouts: String(st!.timeouts),
   };
   results.push(r);
 }
-report(`TCP engine bulk transfer (${machine()})`, results);
+report(`TCP engine bulk transfer, MSS 1460, best of ${ROUNDS} (${machine()})`, results);

@@ -5,7 +5,7 @@ export class NewReno implements CongestionControl {
   readonly name = "newreno" as const;
   private bytesAcked = 0;
 
-  onAck(w: CongestionWindow, acked: number): void {
+  onAck(w: CongestionWindow, acked: number, _now?: number, _rtt?: number): void {
     if (w.cwnd < w.ssthresh) acked = slowStart(w, acked);
     if (acked <= 0) return;
     // (3.3) in congestion avoidance, one MSS per window of data acknowledged (RFC 3465 §2.1).

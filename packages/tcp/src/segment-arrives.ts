@@ -3,7 +3,6 @@ import { type TcpConnection, TcpInput } from "./connection.js";
 import { TcpEvent } from "./events.js";
 import { add, geq, gt, inWindow, leq, lt, max, sub } from "./seq.js";
 import type { TcpView } from "./tcp-segment.js";
-import { windowWeCanOffer } from "./user-calls.js";
 
 // RFC 9293 §3.10.7: SEGMENT ARRIVES. §3.10.7.1 (CLOSED) is closedPortReply() in closed-port.ts,
 // §3.10.7.2 (LISTEN) is TcpListener.input(); this file has §3.10.7.3 (SYN-SENT) and the eight
@@ -79,7 +78,7 @@ export function segmentArrives(c: TcpConnection, seg: TcpView, now: number): Tcp
   if (!checkAck(c, seg, now)) return TcpInput.Done;
   // sixth: URG — the urgent mechanism is deprecated for new applications (RFC 6093 §6); urgent
   // data is delivered inline with the rest, as with SO_OOBINLINE.
-  processText(c, seg, now, seg.seq, seg.payload);
+  processText(c, now, seg.seq, seg.payload);
   checkFin(c, seg, now);
   return TcpInput.Done;
 }
@@ -186,7 +185,7 @@ function onSynSent(c: TcpConnection, seg: TcpView, now: number): void {
     established(c, now);
     // Data or FIN on a SYN-ACK: "continue processing at the sixth step".
     if (seg.payloadLength > 0 || seg.fin) {
-      processText(c, seg, now, add(seg.seq, 1), seg.payload);
+      processText(c, now, add(seg.seq, 1), seg.payload);
       checkFin(c, seg, now);
     }
     return;
@@ -526,13 +525,7 @@ function enterTimeWait(c: TcpConnection, now: number): void {
  * dropped (RFC 9293 §3.10.7.4: "segments with higher beginning sequence numbers SHOULD be held for
  * later processing" — out-of-order data is kept, bounded by the ring).
  */
-export function processText(
-  c: TcpConnection,
-  seg: TcpView,
-  now: number,
-  seq: number,
-  data: Uint8Array,
-): void {
+export function processText(c: TcpConnection, now: number, seq: number, data: Uint8Array): void {
   if (data.length === 0) return;
   if (c.state !== "ESTABLISHED" && c.state !== "FIN-WAIT-1" && c.state !== "FIN-WAIT-2") return;
   if (c.finReceived) return;
@@ -609,7 +602,6 @@ export function processText(
     c.rcvNxt = add(c.rcvNxt, 1);
     peerFin(c, now);
   }
-  void seg;
 }
 
 /**
@@ -672,5 +664,3 @@ function peerFin(c: TcpConnection, now: number): void {
       break;
   }
 }
-
-export { windowWeCanOffer };

@@ -1,6 +1,6 @@
 import type { TcpConnection } from "./connection.js";
 import type { TcpIcmpError } from "./events.js";
-import { add, geq, leq, sub } from "./seq.js";
+import { geq, leq, sub } from "./seq.js";
 
 // RFC 9293 §3.10.8 TIMEOUTS: user timeout, retransmission timeout, time-wait timeout; plus the
 // timers RFC 1122 adds (delayed ACK §4.2.3.2, persist §4.2.2.17, keepalive §4.2.3.6) and Linux's
@@ -23,7 +23,7 @@ export function runTimers(c: TcpConnection, now: number): void {
   }
   if (c.rtoAt >= 0 && now >= c.rtoAt) retransmissionTimeout(c, now);
   if (isClosed(c)) return;
-  if (c.persistAt >= 0 && now >= c.persistAt) persistTimeout(c, now);
+  if (c.persistAt >= 0 && now >= c.persistAt) persistTimeout(c);
   if (isClosed(c)) return;
   if (c.delAckAt >= 0 && now >= c.delAckAt) {
     c.delAckAt = -1;
@@ -111,7 +111,7 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
 }
 
 /** RFC 1122 §4.2.2.17: probe a zero window, backing off like the RTO; the connection stays open while the peer answers. */
-function persistTimeout(c: TcpConnection, now: number): void {
+function persistTimeout(c: TcpConnection): void {
   c.persistAt = -1;
   if (c.probesOut >= c.config.maxRetries) {
     c.queueReset(c.sndMax, 0, false);
@@ -124,7 +124,6 @@ function persistTimeout(c: TcpConnection, now: number): void {
   c.stats.windowProbes++;
   // Rearmed by dispatch while the window stays closed; the backoff doubles each time.
   c.wantOutput = true;
-  void now;
 }
 
 /** RFC 1122 §4.2.3.6 keepalive: after idle time, probes at intervals; count unanswered, then ETIMEDOUT. */
@@ -161,13 +160,7 @@ function finWait2Timeout(c: TcpConnection): void {
  * aborts a connection still opening (hard error) and is only a soft error afterwards. Fragmentation needed
  * lowers the MSS (RFC 1191 §6) and resends what is in flight at the new size.
  */
-export function icmpError(
-  c: TcpConnection,
-  kind: TcpIcmpError,
-  seq: number,
-  now: number,
-  mtu: number,
-): boolean {
+export function icmpError(c: TcpConnection, kind: TcpIcmpError, seq: number, mtu: number): boolean {
   if (c.state === "CLOSED" || c.state === "TIME-WAIT") return false;
   // RFC 5927 §4.1: the quoted sequence number must be in flight, else it is forged or stale.
   if (!(geq(seq, c.sndUna) && leq(seq, c.sndMax))) return false;
@@ -199,7 +192,5 @@ export function icmpError(
     return true;
   }
   c.softError = code;
-  void now;
-  void add;
   return true;
 }

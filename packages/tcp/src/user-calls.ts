@@ -53,13 +53,12 @@ export function receive(c: TcpConnection, out: Uint8Array, _now: number): number
     if (c.finReceived || c.state === "CLOSED") return -1;
     return 0;
   }
-  const before = windowWeCanOffer(c);
   const n = rb.read(out);
   // RFC 1122 §4.2.3.3 (receiver SWS avoidance): announce the larger window only once it grew by
   // min(RCV.BUFF / 2, MSS); RFC 9293 §3.8.6.2.2.
   const advertised = sub(c.rcvAdvEdge, c.rcvNxt);
   const grown = windowWeCanOffer(c) - Math.max(advertised, 0);
-  if (n > 0 && grown >= Math.min(rb.capacity >>> 1, c.rcvMss) && before >= 0) {
+  if (n > 0 && grown >= Math.min(rb.capacity >>> 1, c.rcvMss)) {
     if (
       isSynchronized(c.state) &&
       c.state !== "CLOSE-WAIT" &&
@@ -83,7 +82,7 @@ export function isSynchronized(state: string): boolean {
 }
 
 /** Half of §3.10.4 CLOSE: queue a FIN after the data (shutdown(SHUT_WR)). */
-export function shutdown(c: TcpConnection, now: number): void {
+export function shutdown(c: TcpConnection, _now: number): void {
   switch (c.state) {
     case "CLOSED":
     case "LISTEN":
@@ -110,7 +109,7 @@ export function shutdown(c: TcpConnection, now: number): void {
       return;
     default:
       // FIN-WAIT-*, CLOSING, LAST-ACK, TIME-WAIT: already closing.
-      void now;
+      return;
   }
 }
 

@@ -12,6 +12,7 @@ import {
   TcpInput,
   type TcpListener,
   TcpSegmentOut,
+  type TcpView,
   tcpHeaderLength,
   writeTcpSegment,
 } from "../src/index.js";
