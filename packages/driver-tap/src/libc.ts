@@ -1,6 +1,7 @@
 // The few libc calls the drivers make, bound through koffi (an FFI that ships prebuilt binaries,
-// so installing needs no compiler). Loaded on first use, not at import: importing the package opens
-// nothing and works on any platform; opening a device on a non-Linux system fails with one sentence.
+// so installing needs no compiler). libc is bound on first use, not at import: importing the package
+// opens nothing (koffi's own binary loads, on every platform koffi supports), and opening a device on
+// a system other than Linux fails with one sentence.
 import koffi from "koffi";
 import { DriverError } from "./driver-error.js";
 

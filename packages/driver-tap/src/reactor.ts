@@ -100,7 +100,8 @@ class Reactor {
     v.setInt16(last + 4, POLLIN, true);
     v.setInt16(last + 6, 0, true);
     this.phase = "polling";
-    c.pollAsync(this.native!.pointer, count, POLL_TIMEOUT_MS, (_err, ready) => this.onPoll(ready));
+    // An error from koffi itself (its async queue full) is handled like a failed poll.
+    c.pollAsync(this.native!.pointer, count, POLL_TIMEOUT_MS, (err, ready) => this.onPoll(err ? -1 : ready));
   }
 
   private onPoll(ready: number): void {
