@@ -223,7 +223,8 @@ export class TcpConnection {
   accepted = false;
 
   constructor(
-    readonly config: TcpConfig,
+    /** Settings; shared with the engine or listener until a setter makes this connection its own copy. */
+    public config: TcpConfig,
     readonly localAddress: number,
     readonly localPort: number,
     readonly remoteAddress: number,
@@ -334,6 +335,30 @@ export class TcpConnection {
   abort(now: number): void {
     this.lastNow = now;
     abort(this, now);
+  }
+
+  /** TCP_NODELAY (Node's `socket.setNoDelay()`): turns Nagle's algorithm off or back on. */
+  setNoDelay(noDelay: boolean, now: number): void {
+    this.lastNow = now;
+    if (this.config.noDelay === noDelay) return;
+    this.config = { ...this.config, noDelay };
+    this.wantOutput = true; // data Nagle held back may go now
+  }
+
+  /**
+   * SO_KEEPALIVE (Node's `socket.setKeepAlive(enable, initialDelay)`): `idle` ms of silence before
+   * the first probe (0 keeps the current value).
+   */
+  setKeepAlive(enable: boolean, idle: number, now: number): void {
+    this.lastNow = now;
+    this.config = {
+      ...this.config,
+      keepAlive: enable,
+      keepAliveIdle: idle > 0 ? idle : this.config.keepAliveIdle,
+    };
+    this.keepAliveProbesOut = 0;
+    const open = this.state === "ESTABLISHED" || this.state === "CLOSE-WAIT" || this.state === "FIN-WAIT-2";
+    this.keepAliveAt = enable && open ? now + this.config.keepAliveIdle : -1;
   }
 
   // ---- outputs ----

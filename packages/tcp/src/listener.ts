@@ -129,6 +129,11 @@ export class TcpListener implements ConnectionParent {
       this.stats.drops.noAck++;
       return undefined;
     }
+    if (seg.fin) {
+      // SYN+FIN is no way to open a connection (a scanner's probe): Linux discards it.
+      this.stats.drops.badSyn++;
+      return undefined;
+    }
     if (this.acceptQueue.length >= this.config.backlog) {
       // Linux drops SYNs while the accept queue is full; the peer retries.
       this.stats.drops.listenOverflow++;

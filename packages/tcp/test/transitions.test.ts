@@ -162,3 +162,31 @@ describe("Linux-like timers", () => {
     expect(c.ato).toBeGreaterThanOrEqual(40);
   });
 });
+
+describe("socket options at run time", () => {
+  it("setNoDelay(true) releases what Nagle held back; it does not touch other connections", () => {
+    const { h, c } = clientEstablished({}, []);
+    c.write(new Uint8Array(10), h.now);
+    h.recvOne();
+    c.write(new Uint8Array(10), h.now);
+    h.recvNothing();
+    c.setNoDelay(true, h.now);
+    expect(h.recvOne().payloadLength).toBe(10);
+    expect(h.engine.config.noDelay).toBe(false);
+  });
+  it("setKeepAlive arms and disarms the keepalive timer", () => {
+    const { h, c } = clientEstablished({}, []);
+    expect(c.deadline()).toBeUndefined();
+    c.setKeepAlive(true, 1000, h.now);
+    expect(c.deadline()).toBe(h.now + 1000);
+    c.setKeepAlive(false, 0, h.now);
+    expect(c.deadline()).toBeUndefined();
+  });
+  it("a listener discards SYN+FIN", () => {
+    const h = new Harness();
+    const l = (h.listener = h.engine.listen(0, LPORT));
+    h.send({ seq: 1, flags: SYN | FIN });
+    expect(l.synQueueLength).toBe(0);
+    h.recvNothing();
+  });
+});
