@@ -67,13 +67,12 @@ export class TcpEndpoint implements Timed, Endpoint {
   }
 
   setNoDelay(noDelay: boolean): void {
-    this.conn.config.noDelay = noDelay;
+    this.conn.setNoDelay(noDelay, this.host.now());
     this.host.kick(this);
   }
 
   setKeepAlive(enable: boolean, idleMs: number): void {
-    this.conn.config.keepAlive = enable;
-    if (idleMs > 0) this.conn.config.keepAliveIdle = idleMs;
+    this.conn.setKeepAlive(enable, idleMs, this.host.now());
     this.host.kick(this);
   }
 
