@@ -39,7 +39,7 @@ class KernelPeer {
   listener: TcpListener | undefined;
   accepted: TcpConnection[] = [];
   readonly lines: string[] = [];
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private readonly frame = new Uint8Array(1600);
   private readonly random: () => number;
   received = 0;
