@@ -190,6 +190,8 @@ export class TcpConnection {
   synPending = false;
   /** Send a probe (zero window or keepalive): seq SND.UNA − 1, no data, as Linux does. */
   probeNow = false;
+  /** The persist timer fired with a small but open window: send into it despite SWS avoidance. */
+  overrideSws = false;
   /** A reset to send: its sequence number, ack number and flags. */
   rstPending = false;
   rstSeq = 0;

@@ -287,7 +287,8 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
       if (wndRoom <= 0) break;
       // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a window-limited partial segment only when
       // it is at least half the largest window the peer ever offered.
-      if (wndRoom < c.maxSndWnd >>> 1) break;
+      if (wndRoom < c.maxSndWnd >>> 1 && !c.overrideSws) break;
+      c.overrideSws = false;
       len = wndRoom;
     } else if (
       len < c.sndMss &&

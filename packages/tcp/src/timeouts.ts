@@ -1,6 +1,6 @@
 import type { TcpConnection } from "./connection.js";
 import type { TcpIcmpError } from "./events.js";
-import { geq, leq, sub } from "./seq.js";
+import { add, geq, leq, sub } from "./seq.js";
 
 // RFC 9293 §3.10.8 TIMEOUTS: user timeout, retransmission timeout, time-wait timeout; plus the
 // timers RFC 1122 adds (delayed ACK §4.2.3.2, persist §4.2.2.17, keepalive §4.2.3.6) and Linux's
@@ -120,8 +120,11 @@ function persistTimeout(c: TcpConnection): void {
   }
   c.probesOut++;
   c.persistBackoff++;
-  c.probeNow = true;
   c.stats.windowProbes++;
+  // RFC 9293 §3.8.6.2.1: the override timeout sends what a small window allows (as Linux's
+  // tcp_write_wakeup does); a closed window gets a zero-length probe.
+  if (sub(add(c.sndUna, c.sndWnd), c.sndNxt) > 0) c.overrideSws = true;
+  else c.probeNow = true;
   // Rearmed by dispatch while the window stays closed; the backoff doubles each time.
   c.wantOutput = true;
 }

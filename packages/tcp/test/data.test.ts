@@ -519,3 +519,16 @@ describe("keepalive and ICMP", () => {
     expect(h.recv().map((s) => s.payloadLength)).toEqual([960, 500]);
   });
 });
+
+describe("sender silly-window avoidance", () => {
+  it("holds a small window-limited segment, then the override (persist) timer sends it", () => {
+    const { h, c } = clientEstablished({}, [{ kind: 2, mss: 1000 }]);
+    // The peer's largest window was 65535; now it offers 300 bytes with nothing in flight.
+    h.send({ seq: PEER_ISS + 1, ack: c.sndNxt, flags: ACK, window: 300 });
+    c.write(new Uint8Array(2000), h.now);
+    h.recvNothing(); // 300 < 65535 / 2: wait (RFC 9293 §3.8.6.2.1)
+    const r = h.advance();
+    expect(r.map((s) => s.payloadLength)).toEqual([300]);
+    expect(c.status().windowProbes).toBe(1);
+  });
+});
