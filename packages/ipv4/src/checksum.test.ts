@@ -4,11 +4,13 @@ import { describe, expect, it } from "vitest";
 import {
   foldSum,
   internetChecksum,
+  jsSum,
   onesComplementSum,
   pseudoHeaderSum,
   updateChecksum,
   updateChecksum32,
 } from "./checksum.js";
+import { checksumWasmBytes, wasmSummer } from "./checksum-wasm.js";
 
 /** The textbook RFC 1071 loop, as the reference. */
 function reference(b: Uint8Array, initial = 0): number {
@@ -140,5 +142,35 @@ describe("incremental update (RFC 1624)", () => {
     const before = internetChecksum(b);
     b.set(fromHex("c0a80001"), 12);
     expect(updateChecksum32(before, 0x0a090001, 0xc0a80001)).toBe(internetChecksum(b));
+  });
+});
+
+describe("the two summing paths", () => {
+  it("JavaScript and WebAssembly agree with the reference on long buffers at every alignment", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 256, maxLength: 9000 }),
+        fc.integer({ min: 0, max: 7 }),
+        (data, shift) => {
+          const big = new Uint8Array(data.length + 8);
+          big.set(data, shift);
+          const ref = reference(data);
+          expect(jsSum(big, shift, shift + data.length)).toBe(ref);
+          expect(onesComplementSum(big, shift, shift + data.length)).toBe(ref);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("uses WebAssembly SIMD on Node 20 (the fast path is not silently off)", () => {
+    expect(wasmSummer).toBeDefined();
+  });
+
+  it("ships the bytes checksum.wat compiles to", async () => {
+    // @ts-expect-error: a plain .mjs script without types
+    const { compileChecksumWat } = await import("../../../scripts/build-checksum-wasm.mjs");
+    const compiled = Buffer.from(await compileChecksumWat(), "base64");
+    expect(Buffer.from(checksumWasmBytes()).equals(compiled)).toBe(true);
   });
 });

@@ -5,6 +5,12 @@
 // view per buffer, reused). The one's complement sum is byte-order independent up to a final byte
 // swap (RFC 1071 §2(B)), and a sum of 32-bit words folds to the same 16-bit sum (§2(C), "parallel
 // summation"). A double holds 2^53, so no carry is lost for chunks under 2^21 words between folds.
+// Long buffers go to a WebAssembly SIMD loop instead (checksum-wasm.ts) where the engine has one.
+
+import { WASM_CHUNK, wasmSummer } from "./checksum-wasm.js";
+
+/** Below this many bytes the JavaScript loop beats copying into WebAssembly memory. */
+const WASM_THRESHOLD = 256;
 
 /** Folds a wide one's complement sum into 16 bits (end-around carries). */
 export function foldSum(sum: number): number {
@@ -66,6 +72,26 @@ function wordsOver(b: Uint8Array, endWord: number): Uint32Array {
  * as `initial` — each part must start at an even offset of the whole, as headers and payloads do.
  */
 export function onesComplementSum(b: Uint8Array, start = 0, end = b.length, initial = 0): number {
+  if (wasmSummer !== undefined && end - start >= WASM_THRESHOLD) return simdSum(b, start, end, initial);
+  return jsSum(b, start, end, initial);
+}
+
+/** {@link onesComplementSum} with WebAssembly SIMD for the bulk: 32-byte blocks, 64 KiB at a time. */
+function simdSum(b: Uint8Array, start: number, end: number, initial: number): number {
+  let wide = 0;
+  let at = start;
+  const blocks = end - ((end - start) & 31);
+  while (at < blocks) {
+    const stop = Math.min(blocks, at + WASM_CHUNK);
+    wide += wasmSummer!.sum(b, at, stop);
+    at = stop;
+  }
+  // The module sums little-endian words: swap to big-endian. The tail starts at an even offset.
+  return foldSum(initial + swap16(foldSum(wide)) + sumBytes(b, blocks, end, false));
+}
+
+/** The JavaScript path of {@link onesComplementSum}; exported for tests and for comparison. */
+export function jsSum(b: Uint8Array, start = 0, end = b.length, initial = 0): number {
   const len = end - start;
   if (len < WORD_LOOP_MIN) return foldSum(initial + sumBytes(b, start, end, false));
   // Bytes before the first 4-byte aligned address.
