@@ -145,6 +145,8 @@ for (const [name, loss, checksum, config] of [
   ["1% loss, timestamps, checksum offloaded", 0.01, false, {}],
   ["1% loss, timestamps, software checksum both ends", 0.01, true, {}],
 ] as const) {
+  // BENCH_ONLY=<substring> runs the matching cases only (for profiling one).
+  if (process.env.BENCH_ONLY && !name.includes(process.env.BENCH_ONLY)) continue;
   let best: ReturnType<typeof bench> | undefined;
   let bestSegs = 0;
   let st: ReturnType<TcpConnection["status"]> | undefined;
