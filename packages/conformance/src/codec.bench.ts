@@ -64,7 +64,7 @@ function encodeFrame(tcp: TcpHeader, body: Uint8Array, out: Uint8Array): number 
 function decodeFrame(frame: Uint8Array): number {
   const e = decodeEthernet(frame);
   if (e instanceof DecodeError) throw new Error(String(e));
-  const ip = decodeIpv4(e.payload);
+  const ip = decodeIpv4(frame, true, e.headerLength); // in place: no subarray for the Ethernet payload
   if (ip instanceof DecodeError) throw new Error(String(ip));
   const tcp = decodeTcp(ip.payload, ip.source, ip.destination);
   if (tcp instanceof DecodeError) throw new Error(String(tcp));

@@ -180,8 +180,12 @@ describe("receiving", () => {
   it("delivers the kernel's own echo request from the capture", () => {
     const { iface, delivered } = harness({ address: parseCidr("10.9.0.2/24")! });
     iface.receive(captured("arp-ping.pcap")[2]!, 0);
-    expect(delivered.length).toBe(1);
+    // The same frame decoded in place, from its Ethernet header on.
+    const f = decodePcap(readFixture("arp-ping.pcap")) as { records: { data: Uint8Array }[] };
+    iface.receive(f.records[2]!.data, 1, 14);
+    expect(delivered.length).toBe(2);
     expect(delivered[0]!.bytes.length).toBe(84);
+    expect(toHex(delivered[1]!.bytes)).toBe(toHex(delivered[0]!.bytes));
   });
 
   it("counts and drops every kind of unwanted datagram", () => {

@@ -289,13 +289,13 @@ export class Ipv4Interface {
   }
 
   /**
-   * Handles one received datagram (the link payload; Ethernet padding allowed), with `now` for
-   * reassembly timers. Validated (RFC 791, RFC 1122 §3.2.1), checked for our address and a
+   * Handles one received datagram at `bytes[at..]` (the link payload, or a whole frame with `at`
+   * its header length; Ethernet padding allowed), with `now` for reassembly timers. Validated (RFC 791, RFC 1122 §3.2.1), checked for our address and a
    * sensible source, reassembled if fragmented, then delivered. Every drop is counted.
    */
-  receive(bytes: Uint8Array, now: number): void {
+  receive(bytes: Uint8Array, now: number, at = 0): void {
     this.stats.received++;
-    const ip = decodeIpv4(bytes);
+    const ip = decodeIpv4(bytes, true, at);
     if (ip instanceof DecodeError) {
       if (ip.reason === "truncated") this.stats.truncated++;
       else if (ip.reason === "bad-version") this.stats.badVersion++;

@@ -137,6 +137,51 @@ describe("decodeIpv4 on datagrams the Linux kernel sent", () => {
   });
 });
 
+describe("decoding in place (a frame and an offset)", () => {
+  it("reads a datagram inside its Ethernet frame without a payload subarray", () => {
+    const file = decodePcap(readFixture("tcp-session.pcap"));
+    if (file instanceof DecodeError) throw new Error(String(file));
+    for (const r of file.records) {
+      const inPlace = ok(decodeIpv4(r.data, true, 14));
+      const copied = ok(decodeIpv4(r.data.slice(14)));
+      expect(inPlace.data).toBe(r.data);
+      expect([inPlace.start, inPlace.end]).toEqual([14, 14 + copied.totalLength]);
+      expect(inPlace.toHeader()).toEqual(copied.toHeader());
+      expect(toHex(inPlace.payload)).toBe(toHex(copied.payload));
+      expect(toHex(inPlace.bytes)).toBe(toHex(copied.bytes));
+      expect(toHex(inPlace.options)).toBe(toHex(copied.options));
+    }
+  });
+
+  it("gives the same result as decoding the slice, for any prefix and bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 30 }), fc.uint8Array({ maxLength: 80 }), (prefix, body) => {
+        if (body.length >= 20) {
+          body[0] = 0x45;
+          body[2] = 0;
+          body[3] = Math.min(body.length, 20 + (body[3]! % 60));
+          body[10] = body[11] = 0;
+          const c = internetChecksum(body, 0, 20);
+          body[10] = c >>> 8;
+          body[11] = c & 0xff;
+        }
+        const joined = new Uint8Array(prefix.length + body.length);
+        joined.set(prefix);
+        joined.set(body, prefix.length);
+        const a = decodeIpv4(joined, true, prefix.length);
+        const b = decodeIpv4(body);
+        if (a instanceof DecodeError || b instanceof DecodeError) {
+          expect(String(a)).toBe(String(b));
+          return;
+        }
+        expect(toHex(a.bytes)).toBe(toHex(b.bytes));
+        expect(a.end).toBeLessThanOrEqual(joined.length);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe("lengths and padding", () => {
   it("ends the payload at the total length, not at the Ethernet padding", () => {
     // A 40-byte TCP RST padded to the 46-byte minimum Ethernet payload.

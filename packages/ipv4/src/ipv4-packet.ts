@@ -69,95 +69,111 @@ export interface Ipv4Header {
 }
 
 /**
- * A zero-copy view of a validated IPv4 datagram, made by {@link decodeIpv4}. `bytes` ends at the
- * total length: Ethernet padding after the datagram is not part of it (RFC 791 §3.1 "Total Length";
- * smoltcp's `test_overlong`).
+ * A zero-copy view of a validated IPv4 datagram, made by {@link decodeIpv4}: the datagram is
+ * `data[start..end)`, so a frame can be decoded in place without a subarray for its payload.
+ * It ends at the total length: Ethernet padding after the datagram is not part of it (RFC 791
+ * §3.1 "Total Length"; smoltcp's `test_overlong`).
  */
 export class Ipv4View {
+  private whole: Uint8Array | undefined;
+
   constructor(
-    /** The datagram: header, options and payload, `totalLength` bytes. */
-    readonly bytes: Uint8Array,
+    /** The bytes the datagram sits in (a frame, or exactly the datagram). */
+    readonly data: Uint8Array,
+    /** Offset of the datagram's first byte in `data`. */
+    readonly start = 0,
+    /** Offset just after its last byte (start + total length). */
+    readonly end: number = data.length,
   ) {}
 
+  /** The datagram: header, options and payload, `totalLength` bytes (a view, made on first use). */
+  get bytes(): Uint8Array {
+    if (this.whole === undefined)
+      this.whole =
+        this.start === 0 && this.end === this.data.length
+          ? this.data
+          : this.data.subarray(this.start, this.end);
+    return this.whole;
+  }
   /** Always 4 in a decoded view. */
   get version(): number {
-    return this.bytes[F.vihl]! >>> 4;
+    return this.data[this.start]! >>> 4;
   }
   /** Internet Header Length in 32-bit words (5..15). */
   get ihl(): number {
-    return this.bytes[F.vihl]! & 0x0f;
+    return this.data[this.start]! & 0x0f;
   }
   /** Header length in bytes (20..60), options included. */
   get headerLength(): number {
-    return (this.bytes[F.vihl]! & 0x0f) << 2;
+    return (this.data[this.start]! & 0x0f) << 2;
   }
   /** Differentiated Services Code Point (RFC 2474): the top 6 bits of the former TOS octet. */
   get dscp(): number {
-    return this.bytes[F.tos]! >>> 2;
+    return this.data[this.start + F.tos]! >>> 2;
   }
   /** Explicit Congestion Notification (RFC 3168): the low 2 bits of the former TOS octet. */
   get ecn(): number {
-    return this.bytes[F.tos]! & 3;
+    return this.data[this.start + F.tos]! & 3;
   }
   /** Total length of the datagram in bytes, header included. */
   get totalLength(): number {
-    return u16(this.bytes, F.length);
+    return u16(this.data, this.start + F.length);
   }
   /** Identification (RFC 791; RFC 6864). */
   get identification(): number {
-    return u16(this.bytes, F.id);
+    return u16(this.data, this.start + F.id);
   }
   /** The reserved flag bit (must be zero per RFC 791; kept visible, not refused). */
   get reservedFlag(): boolean {
-    return (this.bytes[F.flags]! & 0x80) !== 0;
+    return (this.data[this.start + F.flags]! & 0x80) !== 0;
   }
   /** Don't Fragment. */
   get dontFragment(): boolean {
-    return (this.bytes[F.flags]! & 0x40) !== 0;
+    return (this.data[this.start + F.flags]! & 0x40) !== 0;
   }
   /** More Fragments. */
   get moreFragments(): boolean {
-    return (this.bytes[F.flags]! & 0x20) !== 0;
+    return (this.data[this.start + F.flags]! & 0x20) !== 0;
   }
   /** Fragment offset in bytes (the wire field × 8). */
   get fragmentOffset(): number {
-    return (u16(this.bytes, F.flags) & OFFSET) << 3;
+    return (u16(this.data, this.start + F.flags) & OFFSET) << 3;
   }
   /** True for any fragment: more fragments follow or the offset is not zero. */
   get isFragment(): boolean {
-    return (u16(this.bytes, F.flags) & (MF | OFFSET)) !== 0;
+    return (u16(this.data, this.start + F.flags) & (MF | OFFSET)) !== 0;
   }
   /** Time to live. */
   get ttl(): number {
-    return this.bytes[F.ttl]!;
+    return this.data[this.start + F.ttl]!;
   }
   /** The payload's protocol ({@link IpProtocol}). */
   get protocol(): number {
-    return this.bytes[F.protocol]!;
+    return this.data[this.start + F.protocol]!;
   }
   /** The header checksum as carried (verified by {@link decodeIpv4}). */
   get checksum(): number {
-    return u16(this.bytes, F.checksum);
+    return u16(this.data, this.start + F.checksum);
   }
   /** Source address. */
   get source(): number {
-    return u32(this.bytes, F.source);
+    return u32(this.data, this.start + F.source);
   }
   /** Destination address. */
   get destination(): number {
-    return u32(this.bytes, F.destination);
+    return u32(this.data, this.start + F.destination);
   }
   /** The header, options included, as a view. */
   get header(): Uint8Array {
-    return this.bytes.subarray(0, this.headerLength);
+    return this.data.subarray(this.start, this.start + this.headerLength);
   }
   /** The options as raw bytes (padding included), a view; empty without options. Parse with `parseIpv4Options`. */
   get options(): Uint8Array {
-    return this.bytes.subarray(F.end, this.headerLength);
+    return this.data.subarray(this.start + F.end, this.start + this.headerLength);
   }
   /** The payload, a view ending at the total length. */
   get payload(): Uint8Array {
-    return this.bytes.subarray(this.headerLength);
+    return this.data.subarray(this.start + this.headerLength, this.end);
   }
 
   /** A plain header with a copy of the options, e.g. to change a field and encode again. */
@@ -202,7 +218,8 @@ function headerSum20(b: Uint8Array, at: number): number {
 }
 
 /**
- * Validates an IPv4 datagram and returns a view of it, or a {@link DecodeError} (never throws):
+ * Validates the IPv4 datagram at `bytes[at..]` and returns a view of it, or a {@link DecodeError}
+ * (never throws; offsets in it are relative to `at`):
  *
  * - `truncated`: fewer than 20 bytes, or fewer than the header or total length claim;
  * - `bad-version`: the version is not 4;
@@ -211,23 +228,27 @@ function headerSum20(b: Uint8Array, at: number): number {
  *   discard), unless `verifyChecksum` is false.
  *
  * Bytes after the total length (Ethernet padding) are excluded from the view. Options are not
- * interpreted here; `parseIpv4Options` validates them when a caller needs them.
+ * interpreted here; `parseIpv4Options` validates them when a caller needs them. Decoding a frame
+ * in place (`decodeIpv4(frame, true, eth.headerLength)`) saves the subarray of its payload.
  */
-export function decodeIpv4(bytes: Uint8Array, verifyChecksum = true): Ipv4View | DecodeError {
-  const n = bytes.length;
-  if (n < F.end) return new DecodeError("ipv4", "truncated", n);
-  const vihl = bytes[F.vihl]!;
+export function decodeIpv4(bytes: Uint8Array, verifyChecksum = true, at = 0): Ipv4View | DecodeError {
+  const n = bytes.length - at;
+  if (n < F.end) return new DecodeError("ipv4", "truncated", Math.max(0, n));
+  const vihl = bytes[at]!;
   if (vihl >>> 4 !== 4) return new DecodeError("ipv4", "bad-version", F.vihl, `version ${vihl >>> 4}`);
   const hl = (vihl & 0x0f) << 2;
   if (hl < F.end) return new DecodeError("ipv4", "bad-length", F.vihl, `IHL ${vihl & 0x0f}`);
   if (hl > n) return new DecodeError("ipv4", "truncated", n, `header of ${hl} bytes`);
-  const total = u16(bytes, F.length);
+  const total = u16(bytes, at + F.length);
   if (total < hl)
     return new DecodeError("ipv4", "bad-length", F.length, `total length ${total} < header ${hl}`);
   if (total > n) return new DecodeError("ipv4", "truncated", n, `total length ${total}`);
-  if (verifyChecksum && (hl === F.end ? headerSum20(bytes, 0) : onesComplementSum(bytes, 0, hl)) !== 0xffff)
+  if (
+    verifyChecksum &&
+    (hl === F.end ? headerSum20(bytes, at) : onesComplementSum(bytes, at, at + hl)) !== 0xffff
+  )
     return new DecodeError("ipv4", "bad-checksum", F.checksum);
-  return new Ipv4View(total === n ? bytes : bytes.subarray(0, total));
+  return new Ipv4View(bytes, at, at + total);
 }
 
 /** The header length {@link writeIpv4Header} writes for `h`: 20 plus the options padded to 4 bytes. */
