@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { TcpConfig, TcpConnection } from "../src/index.js";
 import { TcpFlag } from "../src/index.js";
-import { fnv, type Host, type PathFaults, pattern, Sim, Transfer } from "./sim.js";
+import { fnv, forceIss, type Host, type PathFaults, pattern, Sim, Transfer } from "./sim.js";
 
 const A = 0x0a000001;
 const B = 0x0a000002;
@@ -315,6 +315,25 @@ describe("out-of-order delivery", () => {
       expect(ok).toBe(true);
       expectExact(t1, up);
       expect(r.server()!.status().outOfOrder).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe("sequence numbers wrapping around 2^32", () => {
+  for (const cc of ["cubic", "newreno"] as const) {
+    it(`both ISNs just below 2^32, 5% loss, ${cc}: byte-exact both ways`, () => {
+      const up = pattern(400_000, 77);
+      const down = pattern(300_000, 78);
+      const r = pair({ loss: 0.05, reorder: 0.1, jitter: 10 }, 77, { congestionControl: cc });
+      forceIss(r.client, 0xffffffff - 1000);
+      r.b.onAccept = (c) => forceIss(c, 0xffffffff - 5000);
+      const { ok, t1, t2 } = exchange(r, up, down);
+      expect(ok).toBe(true);
+      expectExact(t1, up);
+      expectExact(t2, down);
+      // Both directions crossed zero.
+      expect(r.client.sndMax).toBeLessThan(0x80000000);
+      expect(r.server()!.sndMax).toBeLessThan(0x80000000);
     });
   }
 });

@@ -532,3 +532,33 @@ describe("sender silly-window avoidance", () => {
     expect(c.status().windowProbes).toBe(1);
   });
 });
+
+describe("bounded memory against a hostile peer", () => {
+  it("1000 one-byte segments each opening a new gap: at most maxOutOfOrderRanges are kept", () => {
+    const { h, c } = clientEstablished({ maxOutOfOrderRanges: 16 }, linuxSynOptions(1, 0, 7));
+    for (let i = 0; i < 1000; i++) {
+      h.send({
+        seq: PEER_ISS + 2 + 2 * i,
+        ack: c.sndNxt,
+        flags: ACK,
+        payload: "x",
+        options: [...ts(10 + i)],
+      });
+    }
+    h.recv();
+    const rb = c.receiveBuffer!;
+    expect(rb.rangeCount).toBe(16);
+    expect(rb.outOfOrderBytes).toBe(16);
+    expect(c.status().drops.outOfOrderFull).toBe(1000 - 16);
+    // The gap filled, the 16 kept bytes become readable with the filler.
+    h.send({ seq: PEER_ISS + 1, ack: c.sndNxt, flags: ACK, payload: "y", options: [...ts(2000)] });
+    expect(c.readableLength).toBe(2);
+  });
+
+  it("data far beyond the window is not stored", () => {
+    const { h, c } = clientEstablished({ receiveBufferSize: 4096 }, []);
+    h.send({ seq: PEER_ISS + 1 + 100_000, ack: c.sndNxt, flags: ACK, payload: new Uint8Array(1000) });
+    expect(c.receiveBuffer!.rangeCount).toBe(0);
+    expect(c.status().drops.outOfWindow).toBe(1);
+  });
+});

@@ -60,6 +60,8 @@ export class Host {
   readonly listeners = new Map<number, TcpListener>();
   /** Everything created by a listener, in order. */
   readonly accepted: TcpConnection[] = [];
+  /** Called for each connection a listener creates, before its first dispatch. */
+  onAccept: ((c: TcpConnection) => void) | undefined;
   constructor(
     readonly sim: Sim,
     readonly address: number,
@@ -100,6 +102,7 @@ export class Host {
       if (child !== undefined) {
         this.conns.set(key, child);
         this.accepted.push(child);
+        this.onAccept?.(child);
       }
       return;
     }
@@ -213,6 +216,13 @@ export class Sim {
     }
     return true;
   }
+}
+
+/** Moves a connection that has not sent yet to initial sequence number `iss` (white-box, for wrap tests). */
+export function forceIss(c: TcpConnection, iss: number): void {
+  c.iss = iss >>> 0;
+  c.sndUna = c.sndNxt = c.sndMax = c.recoveryPoint = c.iss;
+  c.sndBufSeq = (c.iss + 1) >>> 0;
 }
 
 /** Deterministic test data. */
