@@ -386,7 +386,8 @@ function checkAck(c: TcpConnection, seg: TcpView, now: number): boolean {
   if (!c.inRecovery && c.sndMax !== c.sndUna && lossDetected(c)) enterRecovery(c);
   // Window update (RFC 9293 §3.10.7.4): "If SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
   // SND.WL2 =< SEG.ACK), set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
-  if (lt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && leq(c.sndWl2, ack))) {
+  // Only from an ACK within SND.UNA..SND.NXT: an older one carries an older window.
+  if (geq(ack, c.sndUna) && (lt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && leq(c.sndWl2, ack)))) {
     if (windowField > c.sndWnd) c.wantOutput = true;
     c.sndWnd = windowField;
     c.sndWl1 = seg.seq;
