@@ -35,8 +35,15 @@ export class TunnelConnection<P> {
   closedDown = false;
   /** Why this side ended or destroyed it, for logs. */
   reason: string | undefined;
+  /** True once frames (not just the hello) have been handed to the socket. */
+  sentFrames = false;
+  /** While true, frames are queued but not handed to the socket (see {@link release}). */
+  private gated = false;
   private readonly reader: FrameReader;
   private out: Buffer | undefined;
+  /** Filled output buffers waiting for the socket to connect (a dialed connection writes nothing before). */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
   private base = 0;
   private used = 0;
   private flushQueued = false;
@@ -70,13 +77,14 @@ export class TunnelConnection<P> {
     if (dialed)
       socket.once("connect", () => {
         this.established = true;
+        this.flush();
         this.events.connected(this);
       });
   }
 
   /** Bytes accepted but not yet handed to the kernel. */
   get buffered(): number {
-    return this.socket.writableLength + (this.used - this.base);
+    return this.socket.writableLength + this.heldBytes + (this.used - this.base);
   }
 
   /** Queues one frame; false when the connection is ending or too much is already waiting. */
@@ -86,6 +94,11 @@ export class TunnelConnection<P> {
     if (this.buffered + need > this.maxBuffered) return false;
     if (!this.out || this.used + need > this.out.length) {
       this.flush();
+      if (this.out && this.used > this.base) {
+        // Not connected yet: keep the filled part for later.
+        this.held.push(this.out.subarray(this.base, this.used));
+        this.heldBytes += this.used - this.base;
+      }
       this.out = Buffer.allocUnsafe(Math.max(CHUNK, need));
       this.base = this.used = 0;
     }
@@ -99,17 +112,45 @@ export class TunnelConnection<P> {
     return true;
   }
 
-  /** Writes bytes that are already framed (the hello), ahead of anything queued later. */
+  /** Writes bytes that are already framed (the hello) straight to the socket, ahead of anything queued. */
   writeRaw(bytes: Uint8Array): void {
-    this.flush();
     this.socket.write(bytes);
+  }
+
+  /**
+   * Takes back the frames queued and not yet handed to the socket (a dialed connection holds them
+   * until it is connected), already framed. Used when this connection loses to a simultaneous one,
+   * so they go out, in order, on the connection that is kept.
+   */
+  takeQueued(): Uint8Array[] {
+    const q = this.held;
+    if (this.out && this.used > this.base) q.push(this.out.subarray(this.base, this.used));
+    this.held = [];
+    this.heldBytes = 0;
+    this.out = undefined;
+    this.base = this.used = 0;
+    return q;
+  }
+
+  /** Queues frames taken from another connection with {@link takeQueued}, ahead of anything this one queued later. */
+  writeFramed(chunks: readonly Uint8Array[]): void {
+    if (this.ending) return;
+    if (this.out && this.used > this.base) {
+      this.held.push(this.out.subarray(this.base, this.used));
+      this.heldBytes += this.used - this.base;
+      this.base = this.used;
+    }
+    const mine = this.held;
+    this.held = [...chunks, ...mine];
+    for (const c of chunks) this.heldBytes += c.length;
+    this.flush();
   }
 
   /** Sends what is queued, then a FIN; reading goes on until the far end closes too. */
   end(reason: string): void {
     if (this.ending) return;
     this.reason = reason;
-    this.flush();
+    this.flush(true);
     this.ending = true;
     this.socket.end();
   }
@@ -119,6 +160,8 @@ export class TunnelConnection<P> {
     this.reason ??= reason;
     this.ending = true;
     this.out = undefined;
+    this.held = [];
+    this.heldBytes = 0;
     this.base = this.used = 0;
     this.socket.destroy();
   }
@@ -128,8 +171,31 @@ export class TunnelConnection<P> {
     this.flush();
   };
 
-  private flush(): void {
-    if (this.out && this.used > this.base && !this.socket.destroyed) {
+  /**
+   * Holds queued frames back until {@link release}: used when the peer must first read to the end
+   * of another connection that carried earlier frames, so that order is kept across the switch.
+   */
+  hold(): void {
+    this.gated = true;
+  }
+
+  /** Ends {@link hold} and sends what waited. */
+  release(): void {
+    if (!this.gated) return;
+    this.gated = false;
+    this.flush();
+  }
+
+  /** Hands queued frames to the socket; a dialed one keeps them until connected, a held one until released, unless `force`. */
+  private flush(force = false): void {
+    if ((!this.established || this.gated) && !force) return;
+    if (this.socket.destroyed) return;
+    if (this.held.length > 0) this.sentFrames = true;
+    for (const c of this.held) this.socket.write(c);
+    this.held = [];
+    this.heldBytes = 0;
+    if (this.out && this.used > this.base) {
+      this.sentFrames = true;
       // The socket keeps this view until written; later frames go after it in the same buffer.
       this.socket.write(this.out.subarray(this.base, this.used));
       this.base = this.used;

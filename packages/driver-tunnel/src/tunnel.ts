@@ -496,15 +496,31 @@ export class Tunnel implements NetworkLayer {
       return;
     }
     // Both sides dialed at once. Each side sees the same two connections and keeps the same one:
-    // the one whose listening end has the smaller (address, port). The other is ended gracefully,
-    // so what was already written on it still arrives.
+    // the one whose listening end has the smaller (address, port). Only the dialer of the other one
+    // has sent on it; that dialer ends it, and its far end reads it to the end before closing.
     const listener = (c: TunnelConnection<Peer>) =>
       c.dialed ? endpointKey(peer.address, peer.port) : endpointKey(this.localAddress, this.listenPort);
     const keep = listener(existing) < listener(conn) ? existing : conn;
     const drop = keep === existing ? conn : existing;
     peer.conn = keep;
     this.stats.duplicateConnections++;
-    drop.end("duplicate connection");
+    const giveUp = this.clock.setTimer(this.clock.now() + this.connectTimeoutMs, () =>
+      drop.destroy("duplicate connection"),
+    );
+    drop.socket.once("close", () => this.clock.clearTimer(giveUp));
+    if (drop.dialed) {
+      // Ours. What it has not sent yet goes first on the kept connection. What it did send, the
+      // peer must read before anything on the kept connection, or segments would overtake each
+      // other: hold the kept connection until the peer, having read ours to the end, closes it.
+      keep.writeFramed(drop.takeQueued());
+      if (drop.sentFrames) {
+        keep.hold();
+        drop.socket.once("close", () => keep.release());
+      }
+      drop.end("duplicate connection");
+    }
+    // Theirs: they end it once they see the same two connections; we read it to the end (the
+    // timer above cuts it should they never do).
     this.log(
       "debug",
       "duplicate-connection",
