@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { NetworkLayer } from "@userstack/link";
+import { missing } from "@userstack/testkit";
 import { toHex } from "@userstack/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { Collector, echoOf, LOOPBACK, segment, tunnelOn, until } from "../test/helpers.js";
@@ -238,35 +239,38 @@ function seqOf(s: Uint8Array): number {
 }
 
 describe("connect timeout and disconnect", () => {
-  it("gives up on a peer that never answers after connectTimeoutMs and says so", async () => {
-    // A listener whose accept queue is full and never drained: the kernel drops further SYNs, so
-    // a connect neither succeeds nor fails — what an unreachable host looks like.
-    const { spawn } = await import("node:child_process");
-    const py = spawn(
-      "python3",
-      [
-        "-c",
-        "import socket,sys,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()",
-      ],
-      { stdio: ["pipe", "pipe", "inherit"] },
-    );
-    try {
-      const port = await new Promise<number>((resolve) =>
-        py.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString()))),
+  it.skipIf(missing({ tools: ["python3"] }))(
+    "gives up on a peer that never answers after connectTimeoutMs and says so",
+    async () => {
+      // A listener whose accept queue is full and never drained: the kernel drops further SYNs, so
+      // a connect neither succeeds nor fails — what an unreachable host looks like.
+      const { spawn } = await import("node:child_process");
+      const py = spawn(
+        "python3",
+        [
+          "-c",
+          "import socket,sys,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()",
+        ],
+        { stdio: ["pipe", "pipe", "inherit"] },
       );
-      const fillers = [0, 1, 2].map(() => connect({ host: "127.0.0.1", port }).on("error", () => {}));
-      await new Promise((r) => setTimeout(r, 50));
-      const a = await tunnel({ peerPort: port, connectTimeoutMs: 300 });
-      a.t.send(LOOPBACK, 6, segment(1, 2, 0, 10));
-      await until(() => a.log.some((e) => e.code === "peer-unreachable"), 5000, "the timeout");
-      expect(a.log.find((e) => e.code === "peer-unreachable")!.message).toBe(
-        `userstack tunnel: the tunnel at 127.0.0.1:${port} did not answer within 300 ms (ETIMEDOUT) — check the address and any firewall between the hosts. Segments to it are lost until it answers.`,
-      );
-      for (const f of fillers) f.destroy();
-    } finally {
-      py.stdin!.end();
-    }
-  });
+      try {
+        const port = await new Promise<number>((resolve) =>
+          py.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString()))),
+        );
+        const fillers = [0, 1, 2].map(() => connect({ host: "127.0.0.1", port }).on("error", () => {}));
+        await new Promise((r) => setTimeout(r, 50));
+        const a = await tunnel({ peerPort: port, connectTimeoutMs: 300 });
+        a.t.send(LOOPBACK, 6, segment(1, 2, 0, 10));
+        await until(() => a.log.some((e) => e.code === "peer-unreachable"), 5000, "the timeout");
+        expect(a.log.find((e) => e.code === "peer-unreachable")!.message).toBe(
+          `userstack tunnel: the tunnel at 127.0.0.1:${port} did not answer within 300 ms (ETIMEDOUT) — check the address and any firewall between the hosts. Segments to it are lost until it answers.`,
+        );
+        for (const f of fillers) f.destroy();
+      } finally {
+        py.stdin!.end();
+      }
+    },
+  );
 
   it("disconnect() cuts the connection like a failure; the next segment reconnects", async () => {
     const b = await tunnel();
