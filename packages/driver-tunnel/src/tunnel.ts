@@ -161,6 +161,7 @@ export class Tunnel implements NetworkLayer {
   private closing = false;
   private readonly loopback: Uint8Array[] = [];
   private loopbackQueued = false;
+  private loopbackBytes = 0;
 
   constructor(options: TunnelOptions = {}) {
     this.mode = options.mode ?? "userstack";
@@ -395,7 +396,13 @@ export class Tunnel implements NetworkLayer {
 
   /** A segment to ourselves: delivered on a later turn, never inside `send`. */
   private loop(segment: Uint8Array): void {
-    // Recorded once, on arrival, as a capture on a loopback interface shows it.
+    // Bounded like a connection's queue; recorded once, on arrival, as a capture on a loopback
+    // interface shows it.
+    if (this.loopbackBytes + segment.length > this.maxBufferedBytes) {
+      this.stats.dropped.congested++;
+      return;
+    }
+    this.loopbackBytes += segment.length;
     this.loopback.push(segment.slice());
     this.stats.segmentsSent++;
     this.stats.bytesSent += segment.length;
@@ -404,6 +411,7 @@ export class Tunnel implements NetworkLayer {
     setImmediate(() => {
       this.loopbackQueued = false;
       const batch = this.loopback.splice(0);
+      this.loopbackBytes = 0;
       if (this.closing) return;
       for (const s of batch) this.accept(this.localAddress, undefined, s);
       this.receiver?.flush();
