@@ -259,7 +259,7 @@ function ipv4Frames(): CorpusFrame[] {
 // ---------------------------------------------------------------------------------------------- UDP
 
 /** A UDP datagram with its checksum (RFC 768), to quote in ICMP errors and to fragment. */
-function udp(
+export function udp(
   source: number,
   destination: number,
   sport: number,
