@@ -1,5 +1,7 @@
-import { BROADCAST_MAC, formatMac, parseMac, ZERO_MAC } from "@userstack/ethernet";
-import { DecodeError } from "@userstack/wire";
+import { BROADCAST_MAC, decodeEthernet, EtherType, formatMac, parseMac, ZERO_MAC } from "@userstack/ethernet";
+import { decodePcap } from "@userstack/pcap";
+import { readFixture } from "@userstack/testkit";
+import { DecodeError, toHex } from "@userstack/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type ArpHeader, ArpOp, decodeArp, encodeArp, NeighborCache, type NeighborConfig } from "./index.js";
@@ -240,6 +242,23 @@ describe("reachability: expiry, refresh, garbage collection", () => {
 });
 
 describe("RFC 826 packet reception", () => {
+  it("answers the kernel's request exactly as the kernel it asked did (arp-ping.pcap)", () => {
+    const f = decodePcap(readFixture("arp-ping.pcap"));
+    if (f instanceof DecodeError) throw new Error(String(f));
+    const [request, reply] = f.records
+      .slice(0, 2)
+      .map((r) => decodeEthernet(r.data) as { etherType: number; payload: Uint8Array });
+    expect([request!.etherType, reply!.etherType]).toEqual([EtherType.Arp, EtherType.Arp]);
+    const out: [string, string][] = [];
+    const cache = new NeighborCache<never>(
+      { mac: parseMac("ea:38:8b:53:e8:8d")!, addresses: [0x0a090002] },
+      { sendArp: (p, to) => out.push([toHex(p), formatMac(to)]), resolved: () => {}, unreachable: () => {} },
+    );
+    cache.receive(request!.payload, 0);
+    expect(out).toEqual([[toHex(reply!.payload), "66:d9:aa:c2:02:d4"]]);
+    expect(formatMac(cache.entry(0x0a090001)!.mac)).toBe("66:d9:aa:c2:02:d4");
+  });
+
   it("answers requests for each of our addresses, to the requester, and learns it", () => {
     const { cache, sent } = harness();
     cache.receive(arp({ op: ArpOp.Request, senderMac: C, senderIp: IP_C, targetIp: IP_US2 }), 0);
