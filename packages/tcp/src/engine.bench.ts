@@ -10,6 +10,7 @@ import {
   type TcpConnection,
   TcpEngine,
   type TcpSegmentOut,
+  TcpView,
   writeTcpSegment,
 } from "./index.js";
 
@@ -24,6 +25,7 @@ class Wire {
   head = 0;
   count = 0;
   segments = 0;
+  private readonly view = new TcpView(new Uint8Array(20), 20);
   dropped = 0;
   private seed = 12345;
   constructor(
@@ -56,7 +58,9 @@ class Wire {
       this.head = (this.head + 1) % SLOTS;
       this.count--;
       const bytes = this.frames[i]!.subarray(0, this.lengths[i]!);
-      const seg = this.checksum ? decodeTcp(bytes, src, dst) : decodeTcp(bytes);
+      const seg = this.checksum
+        ? decodeTcp(bytes, src, dst, this.view)
+        : decodeTcp(bytes, undefined, undefined, this.view);
       if (seg instanceof DecodeError) throw new Error(String(seg));
       to.input(seg, now);
     }

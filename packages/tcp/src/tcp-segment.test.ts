@@ -386,6 +386,30 @@ describe("properties", () => {
     );
   });
 
+  it("decoding into a reused view gives the same fields as a fresh one", () => {
+    const reused = new TcpView(new Uint8Array(20), 20);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(headerArb, fc.uint8Array({ maxLength: 20 })), { minLength: 1, maxLength: 5 }),
+        (hs) => {
+          for (const [h, p] of hs) {
+            const seg = encodeTcp(h, p);
+            const fresh = decodeTcp(seg) as TcpView;
+            const again = decodeTcp(seg, undefined, undefined, reused) as TcpView;
+            expect(again).toBe(reused);
+            expect({ ...again, options: again.options, payload: toHex(again.payload) }).toEqual({
+              ...fresh,
+              options: fresh.options,
+              payload: toHex(fresh.payload),
+            });
+          }
+          return true;
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it("never throws on mutated real segments", () => {
     const real = [...segments("tcp-session.pcap"), ...segments("tcp-rst.pcap")].map((c) => c.tcp);
     fc.assert(

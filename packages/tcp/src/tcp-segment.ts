@@ -75,10 +75,10 @@ export class TcpView {
   hasUnknownOptions = false;
 
   constructor(
-    /** The segment: header and payload. */
-    readonly bytes: Uint8Array,
+    /** The segment: header and payload (replaced when the view is reused by `decodeTcp`). */
+    public bytes: Uint8Array,
     /** Data offset × 4: where the payload starts. */
-    readonly headerLength: number,
+    public headerLength: number,
   ) {}
 
   get sourcePort(): number {
@@ -179,8 +179,17 @@ export class TcpView {
  * `bad-option` for an option whose length is below 2, runs past the header, or is wrong for its
  * kind, `bad-checksum` when the checksum does not verify. `bytes` must end where the IP payload
  * ends. Never throws.
+ *
+ * `into` reuses a view instead of allocating one (a receive loop can decode every segment into
+ * the same view: the engine keeps nothing of it after `input` returns). After an error `into`
+ * holds nothing valid.
  */
-export function decodeTcp(bytes: Uint8Array, source?: number, destination?: number): TcpView | DecodeError {
+export function decodeTcp(
+  bytes: Uint8Array,
+  source?: number,
+  destination?: number,
+  into?: TcpView,
+): TcpView | DecodeError {
   const len = bytes.length;
   if (len < F.end) return new DecodeError("tcp", "truncated", len);
   const hl = (bytes[F.offset]! >>> 4) * 4;
@@ -190,7 +199,22 @@ export function decodeTcp(bytes: Uint8Array, source?: number, destination?: numb
     const sum = onesComplementSum(bytes, 0, len, pseudoHeaderSum(source, destination, TCP_PROTOCOL, len));
     if (sum !== 0xffff) return new DecodeError("tcp", "bad-checksum", F.checksum);
   }
-  const view = new TcpView(bytes, hl);
+  let view: TcpView;
+  if (into === undefined) view = new TcpView(bytes, hl);
+  else {
+    view = into;
+    view.bytes = bytes;
+    view.headerLength = hl;
+    view.mss = -1;
+    view.windowScale = -1;
+    view.sackPermitted = false;
+    view.hasTimestamps = false;
+    view.tsVal = 0;
+    view.tsEcr = 0;
+    view.sackCount = 0;
+    view.sackAt = 0;
+    view.hasUnknownOptions = false;
+  }
   return hl === F.end ? view : parseOptions(view, bytes, hl);
 }
 

@@ -12,7 +12,7 @@ import {
   TcpInput,
   type TcpListener,
   TcpSegmentOut,
-  type TcpView,
+  TcpView,
   tcpHeaderLength,
   writeTcpSegment,
 } from "../src/index.js";
@@ -84,8 +84,10 @@ export class Host {
     this.listeners.set(port, l);
     return l;
   }
+  /** One view reused for every segment, as a fast glue would: the engine must keep nothing of it. */
+  private readonly view = new TcpView(new Uint8Array(20), 20);
   receive(src: number, dst: number, bytes: Uint8Array): void {
-    const seg = decodeTcp(bytes, src, dst);
+    const seg = decodeTcp(bytes, src, dst, this.view);
     if (seg instanceof DecodeError) {
       this.sim.malformed++;
       return;
