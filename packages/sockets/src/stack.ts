@@ -9,6 +9,7 @@ import {
   TcpInput,
   TcpSegmentOut,
   type TcpSink,
+  TcpView,
   type TcpStatus,
 } from "@userstack/tcp";
 import { DecodeError } from "@userstack/wire";
@@ -72,6 +73,8 @@ export class StackCore implements PathReceiver, SocketHost {
   private flushScheduled = false;
   private closed = false;
   private readonly rst = new TcpSegmentOut();
+  /** One view reused for every received segment: the engine keeps nothing of it after input. */
+  private readonly view = new TcpView(new Uint8Array(0), 0);
   private readonly sink: TcpSink;
   private readonly notices: (TcpEndpoint | ListenerEndpoint)[] = [];
   private path!: NetworkPath;
@@ -217,7 +220,7 @@ export class StackCore implements PathReceiver, SocketHost {
   tcpSegment(source: number, destination: number, bytes: Uint8Array): void {
     const now = this.beginBatch();
     this.counters.tcpSegmentsIn++;
-    const seg = decodeTcp(bytes, source, destination);
+    const seg = decodeTcp(bytes, source, destination, this.view);
     if (seg instanceof DecodeError) {
       this.counters.tcpMalformed++;
       this.log("drop", "tcp", seg.reason);
