@@ -1,4 +1,5 @@
-import { formatIpv4, parseCidr, parseIpv4 } from "@userstack/ipv4";
+import { parseMac, randomMac } from "@userstack/ethernet";
+import { formatIpv4, inSubnet, parseCidr, parseIpv4 } from "@userstack/ipv4";
 import { type Clock, type Link, type NetworkLayer, realClock } from "@userstack/link";
 import type { TcpConfig } from "@userstack/tcp";
 import { BsdSocket } from "./bsd/bsd-socket.js";
@@ -187,6 +188,22 @@ export function createStack(options: StackOptions): Stack {
       `createStack(): gateway must be an IPv4 address, got ${JSON.stringify(options.gateway)}.`,
     );
   }
-  stack.attachPath(new LinkPath(link!, stack, { ipv4: cidr, gateway }));
+  let mac: Uint8Array;
+  if (options.mac === undefined) mac = link!.mac ?? randomMac();
+  else if (typeof options.mac === "string") {
+    const parsed = parseMac(options.mac);
+    if (parsed === undefined) {
+      throw new ArgumentError(
+        `createStack(): mac must look like "02:00:00:00:00:02", got ${JSON.stringify(options.mac)}.`,
+      );
+    }
+    mac = parsed;
+  } else mac = options.mac;
+  if (options.gateway !== undefined && gateway !== undefined && !inSubnet(gateway, cidr)) {
+    throw new ArgumentError(
+      `createStack(): the gateway ${options.gateway} is not inside ${options.ipv4}; it must be on the link.`,
+    );
+  }
+  stack.attachPath(new LinkPath(link!, stack, { ipv4: cidr, gateway, mac }));
   return stack;
 }

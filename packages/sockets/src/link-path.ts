@@ -1,136 +1,402 @@
+import { NeighborCache } from "@userstack/arp";
 import {
-  decodeIpv4,
+  BROADCAST_MAC,
+  decodeEthernet,
+  EtherType,
+  formatMac,
+  isBroadcastMac,
+  isMulticastMac,
+  macEqual,
+  writeEthernetHeader,
+} from "@userstack/ethernet";
+import { IcmpEngine, type IcmpErrorReport, IcmpType, type PingReply, UnreachableCode } from "@userstack/icmp";
+import {
+  formatIpv4,
   IpProtocol,
   type Ipv4Cidr,
-  inSubnet,
-  prefixMask,
+  Ipv4Interface,
+  type Ipv4View,
   writeIpv4Header,
 } from "@userstack/ipv4";
-import type { Link } from "@userstack/link";
-import type { TcpSegmentOut } from "@userstack/tcp";
-import { writeTcpSegment } from "@userstack/tcp";
-import { DecodeError, randomU32 } from "@userstack/wire";
-import type { NetworkPath, PathReceiver } from "./network-path.js";
+import type { HeapEntry, Link } from "@userstack/link";
+import { type TcpSegmentOut, writeTcpSegment } from "@userstack/tcp";
+import { DecodeError, randomU32, u16 } from "@userstack/wire";
+import { SocketError } from "./errors.js";
+import type { IcmpErrorKind, InterfaceInfo, NetworkPath, PathReceiver } from "./network-path.js";
+import type { Timed } from "./timer-queue.js";
 
+const ETHERNET_HEADER = 14;
 const IPV4_HEADER = 20;
 
 /** Options of a {@link LinkPath}. */
 export interface LinkPathOptions {
   /** Our address and prefix. */
   ipv4: Ipv4Cidr;
-  /** Default gateway, or undefined for on-link only. */
+  /** Default gateway (on the link), or undefined for on-link destinations only. */
   gateway?: number;
+  /** Our MAC on an Ethernet link. */
+  mac: Uint8Array;
 }
 
-/** Counters of the IPv4 layer over a link. */
+/** Counters of the link layer and of the TCP fast path; the engines keep their own. */
 export interface LinkPathCounters {
   framesIn: number;
-  ipMalformed: number;
-  ipNotForUs: number;
-  ipFragmentsDropped: number;
-  ipUnknownProtocol: number;
-  /** Datagrams the stack produced larger than the link's MTU (with DF), dropped. */
-  ipOversizeDropped: number;
-  [key: string]: number;
+  framesOut: number;
+  ethernetMalformed: number;
+  notForOurMac: number;
+  unknownEtherType: number;
+  tcpSent: number;
+  tcpNoRoute: number;
+  tcpOversize: number;
+  tcpBroadcastDropped: number;
+  unknownProtocol: number;
+}
+
+/** A ping's result. */
+export interface PingResult {
+  /** Round-trip time in ms. */
+  rttMs: number;
+  /** Data bytes echoed. */
+  bytes: number;
+  /** TTL of the reply. */
+  ttl: number;
 }
 
 /**
- * IPv4 over a {@link Link} for the stack: decodes what arrives, hands TCP segments up, and writes
- * IPv4 (and, on Ethernet, the frame header) around what TCP sends, in one reused buffer: the link
- * contract lends frames, so nothing is allocated per segment.
+ * IPv4 over a {@link Link} for the stack, composed of the sans-IO engines: the ARP neighbour cache
+ * (Ethernet links), the IPv4 interface (validation, routing, reassembly, fragmentation) and ICMP
+ * (echo, errors, ping). TCP segments take a fast path: Ethernet, IPv4 and TCP headers are written
+ * in place around the payload in one reused frame buffer (the link lends frames, so nothing is
+ * allocated per segment); everything else goes through the engines.
  */
-export class LinkPath implements NetworkPath {
+export class LinkPath implements NetworkPath, Timed {
   readonly counters: LinkPathCounters = {
     framesIn: 0,
-    ipMalformed: 0,
-    ipNotForUs: 0,
-    ipFragmentsDropped: 0,
-    ipUnknownProtocol: 0,
-    ipOversizeDropped: 0,
+    framesOut: 0,
+    ethernetMalformed: 0,
+    notForOurMac: 0,
+    unknownEtherType: 0,
+    tcpSent: 0,
+    tcpNoRoute: 0,
+    tcpOversize: 0,
+    tcpBroadcastDropped: 0,
+    unknownProtocol: 0,
   };
-  private readonly out: Uint8Array;
+  readonly ip: Ipv4Interface;
+  readonly icmp: IcmpEngine;
+  /** Present on Ethernet links. */
+  readonly arp: NeighborCache<Uint8Array> | undefined;
+  readonly mac: Uint8Array;
+  timerEntry: HeapEntry<Timed> | undefined = undefined;
+  private readonly ethernet: boolean;
+  private readonly headroom: number;
+  /** Room for the largest datagram plus a frame header, so writing never overruns. */
+  private readonly out = new Uint8Array(65536 + ETHERNET_HEADER);
   private identification = randomU32() & 0xffff;
+  private readonly pings = new Map<number, { resolve(r: PingResult): void; reject(e: Error): void }>();
 
   constructor(
     private readonly link: Link,
     private readonly rx: PathReceiver,
-    private readonly options: LinkPathOptions,
+    options: LinkPathOptions,
   ) {
-    if (link.medium !== "ip") {
-      throw new Error("LinkPath: Ethernet links need the ARP engine; use an IP-medium link for now.");
+    this.ethernet = link.medium === "ethernet";
+    this.headroom = this.ethernet ? ETHERNET_HEADER : 0;
+    this.mac = options.mac;
+    this.ip = new Ipv4Interface(
+      { address: options.ipv4, gateway: options.gateway, mtu: link.mtu, headroom: this.headroom },
+      {
+        transmit: (frame, nextHop) => this.transmit(frame, nextHop),
+        deliver: (view, broadcast) => this.deliver(view, broadcast),
+        reassemblyTimeout: (first) => this.icmp.reassemblyTimeExceeded(first, this.rx.now()),
+      },
+    );
+    this.icmp = new IcmpEngine(
+      { address: options.ipv4.address, isBroadcast: (a) => this.ip.isBroadcast(a) },
+      {
+        send: (to, message) => this.ip.send(to, IpProtocol.Icmp, message, this.rx.now()),
+        error: (report) => this.icmpError(report),
+        pingReply: (r) => this.settlePing(r.sequence, r),
+        pingTimeout: (t) => this.settlePing(t.sequence, undefined),
+      },
+    );
+    if (this.ethernet) {
+      this.arp = new NeighborCache<Uint8Array>(
+        { mac: this.mac, addresses: [options.ipv4.address] },
+        {
+          sendArp: (packet, destination) => this.sendFrame(destination, EtherType.Arp, packet),
+          resolved: (_ip, mac, packets) => {
+            for (const p of packets) this.sendFrame(mac, EtherType.Ipv4, p);
+          },
+          unreachable: (_ip, packets) => {
+            for (const p of packets) this.reportUnreachable(p);
+          },
+        },
+      );
     }
-    // Room for the largest IPv4 datagram, so writing never overruns; the MTU is checked after.
-    this.out = new Uint8Array(65536 + 18);
-    link.attach({
-      receive: (frame) => this.receive(frame),
-      flush: () => rx.flush(),
-    });
+    link.attach({ receive: (frame) => this.receive(frame), flush: () => rx.flush() });
+    this.arp?.start(rx.now());
+    this.reschedule();
   }
 
   get localAddress(): number {
-    return this.options.ipv4.address;
+    return this.ip.address;
   }
 
-  mtu(): number {
-    return this.link.mtu;
+  mtu(destination: number): number {
+    return destination === 0 ? this.ip.mtu : this.ip.pathMtu(destination, this.rx.now());
   }
 
   routeError(destination: number): "EHOSTUNREACH" | "ENETUNREACH" | undefined {
-    if (inSubnet(destination, this.options.ipv4) || this.options.gateway !== undefined) return undefined;
-    if (this.options.ipv4.prefix === 0 || prefixMask(this.options.ipv4.prefix) === 0) return undefined;
-    return "ENETUNREACH";
+    return this.ip.nextHop(destination) === undefined ? "ENETUNREACH" : undefined;
   }
 
+  /** TCP's fast path: IPv4 (and Ethernet) headers written in place around the segment. */
   sendTcp(segment: TcpSegmentOut): void {
+    const now = this.rx.now();
+    const dst = segment.remoteAddress;
+    const hop = this.ip.nextHop(dst);
+    if (hop === undefined) {
+      this.counters.tcpNoRoute++;
+      return;
+    }
+    if (this.ip.isBroadcast(dst)) {
+      this.counters.tcpBroadcastDropped++;
+      return;
+    }
     const out = this.out;
-    const end = writeTcpSegment(segment, out, IPV4_HEADER);
+    const ipAt = this.headroom;
+    const end = writeTcpSegment(segment, out, ipAt + IPV4_HEADER);
+    const length = end - ipAt;
+    if (length > this.ip.pathMtu(dst, now)) {
+      this.counters.tcpOversize++;
+      return;
+    }
+    // RFC 6864: an atomic datagram (DF, unfragmented) may carry any identification; a counter
+    // of our own keeps it cheap. DF for RFC 1191 path MTU discovery, as Linux sets for TCP.
+    this.identification = (this.identification + 1) & 0xffff;
     writeIpv4Header(
       {
         protocol: IpProtocol.Tcp,
         source: segment.localAddress,
-        destination: segment.remoteAddress,
-        identification: this.nextId(),
-        dontFragment: true, // RFC 1191 path MTU discovery, as Linux does for TCP
-        payloadLength: end - IPV4_HEADER,
+        destination: dst,
+        identification: this.identification,
+        dontFragment: true,
+        payloadLength: length - IPV4_HEADER,
       },
       out,
-      0,
+      ipAt,
     );
-    if (end > this.link.mtu) {
-      this.counters.ipOversizeDropped++;
-      return;
+    this.counters.tcpSent++;
+    this.transmit(out.subarray(0, end), hop);
+  }
+
+  flush(): void {
+    this.reschedule();
+  }
+
+  info(): InterfaceInfo {
+    const counters: Record<string, number> = {};
+    const add = (layer: string, o: object) => {
+      for (const [k, v] of Object.entries(o)) if (typeof v === "number") counters[`${layer}.${k}`] = v;
+    };
+    add("link", this.counters);
+    if (this.arp) add("arp", this.arp.stats);
+    add("ipv4", this.ip.stats);
+    add("reassembly", this.ip.reassembly.stats);
+    add("icmp", this.icmp.stats);
+    return {
+      medium: this.link.medium,
+      address: formatIpv4(this.ip.address),
+      prefix: this.ip.prefix,
+      gateway: this.ip.gateway === undefined ? undefined : formatIpv4(this.ip.gateway),
+      mac: this.ethernet ? formatMac(this.mac) : undefined,
+      mtu: this.ip.mtu,
+      counters,
+      neighbors: this.arp
+        ?.list()
+        .map((e) => ({ address: formatIpv4(e.ip), mac: e.mac ? formatMac(e.mac) : "", state: e.state })),
+    };
+  }
+
+  /** Sends an echo request; resolves with the round trip, rejects with ETIMEDOUT or EHOSTUNREACH. */
+  ping(destination: number, size: number, timeoutMs: number): Promise<PingResult> {
+    if (this.ip.nextHop(destination) === undefined) {
+      return Promise.reject(new SocketError("ENETUNREACH", "ping", formatIpv4(destination)));
     }
-    this.link.send(out.subarray(0, end));
+    const seq = this.icmp.ping(destination, this.rx.now(), size, timeoutMs);
+    if (seq < 0)
+      return Promise.reject(
+        new SocketError("EALREADY", "ping", undefined, undefined, "too many pings outstanding"),
+      );
+    this.reschedule();
+    this.rx.flush();
+    return new Promise((resolve, reject) => {
+      this.pings.set(seq, {
+        resolve,
+        reject: (e) => reject(Object.assign(e, { address: formatIpv4(destination) })),
+      });
+    });
   }
 
-  flush(): void {}
-
-  close(): Promise<void> {
-    return this.link.close();
+  onTimer(now: number): void {
+    this.arp?.poll(now);
+    this.ip.poll(now);
+    this.icmp.poll(now);
+    this.reschedule();
   }
 
-  private nextId(): number {
-    this.identification = (this.identification + 1) & 0xffff;
-    return this.identification;
+  async close(): Promise<void> {
+    this.rx.schedule(this, undefined);
+    for (const p of this.pings.values())
+      p.reject(new SocketError("ESHUTDOWN", "ping", undefined, undefined, "the stack was closed"));
+    this.pings.clear();
+    await this.link.close();
   }
+
+  // ---- receive ----
 
   private receive(frame: Uint8Array): void {
     this.counters.framesIn++;
-    this.rx.now();
-    const ip = decodeIpv4(frame);
-    if (ip instanceof DecodeError) {
-      this.counters.ipMalformed++;
+    const now = this.rx.now();
+    if (!this.ethernet) {
+      this.ip.receive(frame, now);
       return;
     }
-    if (ip.destination !== this.options.ipv4.address) {
-      this.counters.ipNotForUs++;
+    const eth = decodeEthernet(frame);
+    if (eth instanceof DecodeError) {
+      this.counters.ethernetMalformed++;
       return;
     }
-    if (ip.moreFragments || ip.fragmentOffset !== 0) {
-      this.counters.ipFragmentsDropped++;
+    // Ours, broadcast, or multicast (IPv4 decides what multicast it wants: none, here).
+    if (!macEqual(frame, this.mac) && !isBroadcastMac(frame) && !isMulticastMac(frame)) {
+      this.counters.notForOurMac++;
       return;
     }
-    if (ip.protocol === IpProtocol.Tcp) this.rx.tcpSegment(ip.source, ip.destination, ip.payload);
-    else this.counters.ipUnknownProtocol++;
+    const type = eth.etherType;
+    if (type === EtherType.Ipv4) this.ip.receive(frame, now, eth.headerLength);
+    else if (type === EtherType.Arp) this.arp!.receive(eth.payload, now);
+    else this.counters.unknownEtherType++;
   }
+
+  private deliver(view: Ipv4View, broadcast: boolean): void {
+    const now = this.rx.now();
+    switch (view.protocol) {
+      case IpProtocol.Tcp:
+        // RFC 1122 §4.2.3.10: TCP segments to a broadcast address are dropped.
+        if (broadcast) this.counters.tcpBroadcastDropped++;
+        else this.rx.tcpSegment(view.source, view.destination, view.payload);
+        return;
+      case IpProtocol.Icmp:
+        this.icmp.receive(view, broadcast, now);
+        return;
+      default:
+        // No UDP sockets and no other transports: a UDP port is unreachable (what a host with no
+        // socket on that port answers), any other protocol is (RFC 1122 §3.2.2.1).
+        this.counters.unknownProtocol++;
+        this.icmp.destinationUnreachable(
+          view,
+          view.protocol === IpProtocol.Udp ? UnreachableCode.Port : UnreachableCode.Protocol,
+          broadcast,
+          now,
+        );
+    }
+  }
+
+  private icmpError(r: IcmpErrorReport): void {
+    if (r.protocol !== IpProtocol.Tcp || r.source !== this.ip.address) return;
+    if (r.errno === "EMSGSIZE") {
+      this.ip.pathMtus.update(r.destination, r.mtu, this.rx.now());
+    }
+    const kind = icmpKind(r);
+    if (kind === undefined) return;
+    this.rx.tcpIcmpError(kind, r.sourcePort, r.destination, r.destinationPort, r.tcpSequence, r.mtu);
+  }
+
+  // ---- send ----
+
+  /** Hands a datagram (at `frame[headroom..]`) to the link, resolving the next hop's MAC first. */
+  private transmit(frame: Uint8Array, nextHop: number): void {
+    if (!this.ethernet) {
+      this.counters.framesOut++;
+      this.link.send(frame);
+      return;
+    }
+    const now = this.rx.now();
+    const mac = this.ip.isBroadcast(nextHop) ? BROADCAST_MAC : this.arp!.lookup(nextHop, now);
+    if (mac === undefined) {
+      // Resolving: the neighbour cache keeps a copy of the datagram (bounded per address).
+      this.arp!.enqueue(nextHop, frame.slice(ETHERNET_HEADER), now);
+      this.reschedule();
+      return;
+    }
+    writeEthernetHeader({ destination: mac, source: this.mac, etherType: EtherType.Ipv4 }, frame, 0);
+    this.counters.framesOut++;
+    this.link.send(frame);
+  }
+
+  /** Sends `payload` in an Ethernet frame of `type` to `mac` (ARP packets, resolved datagrams). */
+  private sendFrame(mac: Uint8Array, type: number, payload: Uint8Array): void {
+    const frame = new Uint8Array(Math.max(60, ETHERNET_HEADER + payload.length));
+    writeEthernetHeader({ destination: mac, source: this.mac, etherType: type }, frame, 0);
+    frame.set(payload, ETHERNET_HEADER);
+    this.counters.framesOut++;
+    this.link.send(frame);
+  }
+
+  /** ARP gave up on a next hop: the TCP connections whose datagrams waited hear EHOSTUNREACH. */
+  private reportUnreachable(datagram: Uint8Array): void {
+    if (datagram.length < IPV4_HEADER + 8 || datagram[9] !== IpProtocol.Tcp) return;
+    const ihl = (datagram[0]! & 15) * 4;
+    const dst = ((datagram[16]! << 24) | (datagram[17]! << 16) | (datagram[18]! << 8) | datagram[19]!) >>> 0;
+    const seq =
+      ((datagram[ihl + 4]! << 24) |
+        (datagram[ihl + 5]! << 16) |
+        (datagram[ihl + 6]! << 8) |
+        datagram[ihl + 7]!) >>>
+      0;
+    this.rx.tcpIcmpError("host-unreachable", u16(datagram, ihl), dst, u16(datagram, ihl + 2), seq, 0);
+  }
+
+  private settlePing(seq: number, reply: PingReply | undefined): void {
+    const p = this.pings.get(seq);
+    if (p === undefined) return;
+    this.pings.delete(seq);
+    if (reply) p.resolve({ rttMs: reply.rttMs, bytes: reply.bytes, ttl: reply.ttl });
+    else p.reject(new SocketError("ETIMEDOUT", "ping", undefined, undefined, "no echo reply in time"));
+  }
+
+  private reschedule(): void {
+    let at = this.ip.deadline();
+    const a = this.arp?.deadline();
+    if (a !== undefined && (at === undefined || a < at)) at = a;
+    const i = this.icmp.deadline();
+    if (i !== undefined && (at === undefined || i < at)) at = i;
+    this.rx.schedule(this, at);
+  }
+}
+
+/** The TCP-relevant kind of an ICMP error (RFC 1122 §4.2.3.9, RFC 5927). */
+function icmpKind(r: IcmpErrorReport): IcmpErrorKind | undefined {
+  if (r.type === IcmpType.DestinationUnreachable) {
+    switch (r.code) {
+      case UnreachableCode.Port:
+        return "port-unreachable";
+      case UnreachableCode.Protocol:
+        return "protocol-unreachable";
+      case UnreachableCode.FragmentationNeeded:
+        return "frag-needed";
+      case UnreachableCode.Net:
+        return "net-unreachable";
+      case UnreachableCode.NetProhibited:
+      case UnreachableCode.HostProhibited:
+      case UnreachableCode.CommunicationProhibited:
+        return "admin-prohibited";
+      default:
+        return "host-unreachable";
+    }
+  }
+  // Time exceeded: a routing loop or a TTL too small; Linux reports EHOSTUNREACH (soft).
+  if (r.type === IcmpType.TimeExceeded) return "host-unreachable";
+  return undefined;
 }

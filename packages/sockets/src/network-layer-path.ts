@@ -1,6 +1,7 @@
+import { formatIpv4 } from "@userstack/ipv4";
 import type { NetworkLayer } from "@userstack/link";
 import { TCP_PROTOCOL, type TcpSegmentOut, writeTcpSegment } from "@userstack/tcp";
-import type { NetworkPath, PathReceiver } from "./network-path.js";
+import type { InterfaceInfo, NetworkPath, PathReceiver } from "./network-path.js";
 
 /** IPv4 header bytes a NetworkLayer's segments stand in for when TCP sizes its MSS. */
 const IPV4_HEADER = 20;
@@ -42,6 +43,18 @@ export class NetworkLayerPath implements NetworkPath {
   }
 
   flush(): void {}
+
+  info(): InterfaceInfo {
+    const stats = (this.net as { stats?: object }).stats ?? {};
+    const counters: Record<string, number> = {};
+    for (const [k, v] of Object.entries(stats)) if (typeof v === "number") counters[`network.${k}`] = v;
+    return {
+      medium: "network-layer",
+      address: formatIpv4(this.net.localAddress),
+      mtu: this.mtu(0),
+      counters,
+    };
+  }
 
   close(): Promise<void> {
     return this.net.close();

@@ -1,4 +1,8 @@
-import type { TcpSegmentOut } from "@userstack/tcp";
+import type { TcpIcmpError, TcpSegmentOut } from "@userstack/tcp";
+import type { Timed } from "./timer-queue.js";
+
+/** The ICMP errors a path reports to TCP. */
+export type IcmpErrorKind = TcpIcmpError;
 
 /**
  * How the stack's TCP reaches the network: IPv4 over a link (Ethernet with ARP, or a bare IP
@@ -17,6 +21,14 @@ export interface NetworkPath {
   flush(): void;
   /** Releases the link or network layer. */
   close(): Promise<void>;
+  /** What the path is, with its counters, for status pages. */
+  info(): InterfaceInfo;
+  /** ICMP echo, where the path has ICMP (not on a bare network layer). */
+  ping?(
+    destination: number,
+    size: number,
+    timeoutMs: number,
+  ): Promise<{ rttMs: number; bytes: number; ttl: number }>;
 }
 
 /** What a path calls back into the stack with. */
@@ -42,4 +54,21 @@ export interface PathReceiver {
   flush(): void;
   /** The time the current batch runs at. */
   now(): number;
+  /** Puts the path's own deadline (ARP retries, reassembly, pings) on the stack's timer queue. */
+  schedule(t: Timed, at: number | undefined): void;
+}
+
+/** A stack's interface as `stack.interfaces()` reports it (like `ip -s addr`). */
+export interface InterfaceInfo {
+  /** `ethernet` or `ip` for a link, `network-layer` for a tunnel. */
+  medium: string;
+  address: string;
+  prefix?: number;
+  gateway?: string;
+  mac?: string;
+  mtu: number;
+  /** Every counter of every layer below TCP, by `layer.name`. */
+  counters: Record<string, number>;
+  /** The ARP table, on Ethernet links. */
+  neighbors?: { address: string; mac: string; state: string }[];
 }

@@ -1,4 +1,4 @@
-import { formatIpv4 } from "@userstack/ipv4";
+import { formatIpv4, parseIpv4 } from "@userstack/ipv4";
 import type { Clock } from "@userstack/link";
 import {
   closedPortReply,
@@ -9,13 +9,13 @@ import {
   TcpInput,
   TcpSegmentOut,
   type TcpSink,
-  TcpView,
   type TcpStatus,
+  TcpView,
 } from "@userstack/tcp";
 import { DecodeError } from "@userstack/wire";
 import { pickEphemeralPort } from "./ephemeral-ports.js";
-import { SocketError } from "./errors.js";
-import type { NetworkPath, PathReceiver } from "./network-path.js";
+import { ArgumentError, SocketError } from "./errors.js";
+import type { InterfaceInfo, NetworkPath, PathReceiver } from "./network-path.js";
 import type { ListenerHandle, ListenOptions, OpenOptions, SocketHost } from "./socket-host.js";
 import { ListenerEndpoint, TcpEndpoint } from "./tcp-endpoint.js";
 import { type Timed, TimerQueue } from "./timer-queue.js";
@@ -208,6 +208,47 @@ export class StackCore implements PathReceiver, SocketHost {
   /** Puts a glue-level timer (a socket's idle timeout…) on the stack's timer queue. */
   schedule(t: Timed, at: number | undefined): void {
     this.timers.schedule(t, at);
+  }
+
+  /** The interface below TCP, its addresses and every counter of its layers (like `ip -s addr`). */
+  interfaces(): InterfaceInfo[] {
+    const info = this.path.info();
+    info.counters = { ...info.counters, ...prefixed("tcp", this.counters) };
+    return [info];
+  }
+
+  /**
+   * Sends an ICMP echo request and resolves with the round-trip time: `await stack.ping("10.0.0.1")`.
+   * Rejects with ETIMEDOUT when no reply comes in `timeoutMs`, ENETUNREACH without a route.
+   */
+  ping(
+    host: string | number,
+    options: { size?: number; timeoutMs?: number } = {},
+  ): Promise<{ rttMs: number; bytes: number; ttl: number }> {
+    const dst = typeof host === "number" ? host : parseIpv4(host);
+    if (dst === undefined) {
+      return Promise.reject(
+        new ArgumentError(
+          `ping(): "${host}" is not an IPv4 address; pass dotted-quad text such as "10.0.0.1".`,
+        ),
+      );
+    }
+    if (this.path.ping === undefined) {
+      return Promise.reject(
+        new SocketError(
+          "EINVAL",
+          "ping",
+          formatIpv4(dst),
+          undefined,
+          "this stack's network layer carries no ICMP",
+        ),
+      );
+    }
+    const size = options.size ?? 56;
+    if (!Number.isInteger(size) || size < 0 || size > 65507) {
+      return Promise.reject(new ArgumentError(`ping(): size must be 0 to 65507 bytes, got ${size}.`));
+    }
+    return this.path.ping(dst, size, options.timeoutMs ?? 1000);
   }
 
   /** Connections in the table (every state but CLOSED). */
@@ -441,3 +482,9 @@ export class StackCore implements PathReceiver, SocketHost {
 }
 
 export type { Timed };
+
+function prefixed(layer: string, o: object): Record<string, number> {
+  const r: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) if (typeof v === "number") r[`${layer}.${k}`] = v;
+  return r;
+}
