@@ -13,7 +13,7 @@ import {
   IPV4_DEFAULT_TTL,
   IPV4_MAX_TOTAL_LENGTH,
   type Ipv4Header,
-  type Ipv4View,
+  Ipv4View,
   ipv4HeaderLength,
   writeIpv4Header,
 } from "./ipv4-packet.js";
@@ -51,8 +51,9 @@ export interface Ipv4Events {
    */
   transmit(frame: Uint8Array, nextHop: number): void;
   /**
-   * A datagram for us, validated and reassembled if it came in fragments (a reassembled one's
-   * buffer then belongs to the receiver). `broadcast` when it was sent to a broadcast address —
+   * A datagram for us, validated and reassembled if it came in fragments. The view is lent for the
+   * call (the engine decodes the next datagram into it); a reassembled datagram's buffer, though,
+   * belongs to the receiver. `broadcast` when it was sent to a broadcast address —
    * which, with link-layer broadcasts, RFC 1122 §3.2.2 forbids answering with ICMP errors.
    */
   deliver(ip: Ipv4View, broadcast: boolean): void;
@@ -158,6 +159,8 @@ export class Ipv4Interface {
   private readonly out: Uint8Array;
   private readonly header: Ipv4Header;
   private readonly onTimeout: (first: Uint8Array) => void;
+  /** The view every received datagram is decoded into (lent to `deliver`, never kept). */
+  private readonly rx = new Ipv4View(new Uint8Array(0));
 
   constructor(
     config: Ipv4InterfaceConfig,
@@ -295,7 +298,7 @@ export class Ipv4Interface {
    */
   receive(bytes: Uint8Array, now: number, at = 0): void {
     this.stats.received++;
-    const ip = decodeIpv4(bytes, true, at);
+    const ip = decodeIpv4(bytes, true, at, this.rx);
     if (ip instanceof DecodeError) {
       if (ip.reason === "truncated") this.stats.truncated++;
       else if (ip.reason === "bad-version") this.stats.badVersion++;

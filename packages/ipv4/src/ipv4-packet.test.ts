@@ -153,6 +153,16 @@ describe("decoding in place (a frame and an offset)", () => {
     }
   });
 
+  it("reuses a view when given one, pointing it at each datagram in turn", () => {
+    const [a, b] = [datagrams("arp-ping.pcap")[0]!, datagrams("tcp-session.pcap")[3]!];
+    const view = ok(decodeIpv4(a));
+    expect(toHex(view.bytes)).toBe(toHex(a));
+    expect(decodeIpv4(b, true, 0, view)).toBe(view);
+    expect([view.protocol, view.totalLength, view.identification]).toEqual([6, 65, 0x8317]);
+    expect(toHex(view.bytes)).toBe(toHex(b)); // not the first datagram's cached bytes
+    expect(decodeIpv4(new Uint8Array(3), true, 0, view)).toBeInstanceOf(DecodeError);
+  });
+
   it("gives the same result as decoding the slice, for any prefix and bytes", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 30 }), fc.uint8Array({ maxLength: 80 }), (prefix, body) => {

@@ -79,12 +79,21 @@ export class Ipv4View {
 
   constructor(
     /** The bytes the datagram sits in (a frame, or exactly the datagram). */
-    readonly data: Uint8Array,
+    public data: Uint8Array,
     /** Offset of the datagram's first byte in `data`. */
-    readonly start = 0,
+    public start = 0,
     /** Offset just after its last byte (start + total length). */
-    readonly end: number = data.length,
+    public end: number = data.length,
   ) {}
+
+  /** Points this view at another datagram: what {@link decodeIpv4} does with its `into` argument. */
+  reset(data: Uint8Array, start: number, end: number): this {
+    this.data = data;
+    this.start = start;
+    this.end = end;
+    this.whole = undefined;
+    return this;
+  }
 
   /** The datagram: header, options and payload, `totalLength` bytes (a view, made on first use). */
   get bytes(): Uint8Array {
@@ -229,9 +238,15 @@ function headerSum20(b: Uint8Array, at: number): number {
  *
  * Bytes after the total length (Ethernet padding) are excluded from the view. Options are not
  * interpreted here; `parseIpv4Options` validates them when a caller needs them. Decoding a frame
- * in place (`decodeIpv4(frame, true, eth.headerLength)`) saves the subarray of its payload.
+ * in place (`decodeIpv4(frame, true, eth.headerLength)`) saves the subarray of its payload; passing
+ * a view as `into` reuses it instead of allocating one (it is returned, pointed at this datagram).
  */
-export function decodeIpv4(bytes: Uint8Array, verifyChecksum = true, at = 0): Ipv4View | DecodeError {
+export function decodeIpv4(
+  bytes: Uint8Array,
+  verifyChecksum = true,
+  at = 0,
+  into?: Ipv4View,
+): Ipv4View | DecodeError {
   const n = bytes.length - at;
   if (n < F.end) return new DecodeError("ipv4", "truncated", Math.max(0, n));
   const vihl = bytes[at]!;
@@ -248,7 +263,7 @@ export function decodeIpv4(bytes: Uint8Array, verifyChecksum = true, at = 0): Ip
     (hl === F.end ? headerSum20(bytes, at) : onesComplementSum(bytes, at, at + hl)) !== 0xffff
   )
     return new DecodeError("ipv4", "bad-checksum", F.checksum);
-  return new Ipv4View(bytes, at, at + total);
+  return into === undefined ? new Ipv4View(bytes, at, at + total) : into.reset(bytes, at, at + total);
 }
 
 /** The header length {@link writeIpv4Header} writes for `h`: 20 plus the options padded to 4 bytes. */
