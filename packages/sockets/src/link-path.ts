@@ -14,6 +14,7 @@ import {
   formatIpv4,
   IpProtocol,
   type Ipv4Cidr,
+  type Ipv4Header,
   Ipv4Interface,
   type Ipv4View,
   writeIpv4Header,
@@ -93,6 +94,15 @@ export class LinkPath implements NetworkPath, Timed {
   /** Room for the largest datagram plus a frame header, so writing never overruns. */
   private readonly out = new Uint8Array(65536 + ETHERNET_HEADER);
   private identification = randomU32() & 0xffff;
+  /** The IPv4 header of TCP's fast path, reused: only the varying fields change per segment. */
+  private readonly tcpHeader: Ipv4Header = {
+    protocol: IpProtocol.Tcp,
+    source: 0,
+    destination: 0,
+    identification: 0,
+    dontFragment: true, // RFC 1191 path MTU discovery, as Linux sets for TCP
+    payloadLength: 0,
+  };
   private readonly pings = new Map<number, { resolve(r: PingResult): void; reject(e: Error): void }>();
 
   constructor(
@@ -173,20 +183,14 @@ export class LinkPath implements NetworkPath, Timed {
       return;
     }
     // RFC 6864: an atomic datagram (DF, unfragmented) may carry any identification; a counter
-    // of our own keeps it cheap. DF for RFC 1191 path MTU discovery, as Linux sets for TCP.
+    // of our own keeps it cheap.
     this.identification = (this.identification + 1) & 0xffff;
-    writeIpv4Header(
-      {
-        protocol: IpProtocol.Tcp,
-        source: segment.localAddress,
-        destination: dst,
-        identification: this.identification,
-        dontFragment: true,
-        payloadLength: length - IPV4_HEADER,
-      },
-      out,
-      ipAt,
-    );
+    const h = this.tcpHeader;
+    h.source = segment.localAddress;
+    h.destination = dst;
+    h.identification = this.identification;
+    h.payloadLength = length - IPV4_HEADER;
+    writeIpv4Header(h, out, ipAt);
     this.counters.tcpSent++;
     this.transmit(out.subarray(0, end), hop);
   }
@@ -258,7 +262,7 @@ export class LinkPath implements NetworkPath, Timed {
 
   private receive(frame: Uint8Array): void {
     this.counters.framesIn++;
-    const now = this.rx.now();
+    const now = this.rx.beginBatch();
     if (!this.ethernet) {
       this.ip.receive(frame, now);
       return;
@@ -330,7 +334,15 @@ export class LinkPath implements NetworkPath, Timed {
       this.reschedule();
       return;
     }
-    writeEthernetHeader({ destination: mac, source: this.mac, etherType: EtherType.Ipv4 }, frame, 0);
+    // The header by hand: this runs for every frame, and writeEthernetHeader's header object and
+    // MAC views would be garbage for each.
+    const own = this.mac;
+    for (let i = 0; i < 6; i++) {
+      frame[i] = mac[i]!;
+      frame[6 + i] = own[i]!;
+    }
+    frame[12] = EtherType.Ipv4 >>> 8;
+    frame[13] = EtherType.Ipv4 & 0xff;
     this.counters.framesOut++;
     this.link.send(frame);
   }

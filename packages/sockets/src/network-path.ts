@@ -52,8 +52,10 @@ export interface PathReceiver {
   ): void;
   /** The end of an input batch: process, then send. */
   flush(): void;
-  /** The time the current batch runs at. */
+  /** The time the current batch runs at (the clock's time outside a batch). */
   now(): number;
+  /** Starts a batch at the clock's time unless one runs, and returns its time; `flush` ends it. */
+  beginBatch(): number;
   /** Puts the path's own deadline (ARP retries, reassembly, pings) on the stack's timer queue. */
   schedule(t: Timed, at: number | undefined): void;
 }
