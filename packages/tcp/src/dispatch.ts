@@ -185,20 +185,18 @@ function emit(c: TcpConnection, now: number, sink: TcpSink, seq: number, len: nu
   h.window = field;
   const edge = add(c.rcvNxt, field << c.rcvWscale);
   if (gt(edge, c.rcvAdvEdge)) c.rcvAdvEdge = edge;
-  let room = 40;
   h.options = OPTS_NONE;
   if (c.tsOk) {
     TS_OPT.tsVal = c.tsNow(now);
     TS_OPT.tsEcr = c.tsRecent;
     h.options = OPTS_TS;
-    room -= 12;
   }
-  const rb = c.receiveBuffer;
-  if (c.sackOk && rb !== undefined && rb.rangeCount > 0) {
+  const most = sackBlocks(c);
+  if (most > 0) {
+    const rb = c.receiveBuffer!;
     h.options = c.tsOk ? OPTS_TS_SACK : OPTS_SACK;
     // RFC 2018 §4: the first block reports the most recently received segment's range, then the
     // others, as many as fit.
-    const most = Math.min(rb.rangeCount, (room - 4) >>> 3);
     SACK_BLOCKS.length = 0;
     const latest = rb.latestRange >= 0 ? rb.latestRange : rb.rangeCount - 1;
     SACK_BLOCKS.push(rb.lefts[latest]!, rb.rights[latest]!);
@@ -224,6 +222,28 @@ function emit(c: TcpConnection, now: number, sink: TcpSink, seq: number, len: nu
   sink(OUT);
 }
 
+/**
+ * SACK blocks the next segment carries (RFC 2018 §3): one per out-of-order range, as many as fit
+ * in the 40 option bytes beside the timestamps (3 with them, 4 without).
+ */
+function sackBlocks(c: TcpConnection): number {
+  const rb = c.receiveBuffer;
+  if (!c.sackOk || rb === undefined || rb.rangeCount === 0) return 0;
+  return Math.min(rb.rangeCount, c.tsOk ? 3 : 4);
+}
+
+/**
+ * Payload bytes a full segment may carry now (Linux tcp_current_mss). The MSS counts no options
+ * (RFC 6691 §2, RFC 9293 §3.7.1 Eff.snd.MSS): {@link TcpConnection.sndMss} already leaves room for
+ * the timestamps every segment carries; a segment that also carries SACK blocks (NOP, NOP, kind,
+ * length, 8 bytes a block) gives up that much payload, or the datagram would exceed the path MTU
+ * and be dropped (DF is set) on every retransmission.
+ */
+export function currentMss(c: TcpConnection): number {
+  const n = sackBlocks(c);
+  return n === 0 ? c.sndMss : Math.max(c.sndMss - 4 - 8 * n, 1);
+}
+
 /** RFC 6675 §4 pipe: bytes believed in the network during SACK recovery. */
 function pipe(c: TcpConnection): number {
   const from = lt(c.highRxt, c.sndUna) ? c.sndUna : c.highRxt;
@@ -233,6 +253,8 @@ function pipe(c: TcpConnection): number {
 function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number): number {
   const w = c.window;
   let sent = 0;
+  // Every segment of this burst carries the same options: nothing arrives during a dispatch.
+  const mss = currentMss(c);
   // RFC 5681 §4.1 restart window: after an idle period longer than the RTO, start again from
   // min(IW, cwnd) so that a burst does not hit the network at the old rate.
   if (
@@ -253,7 +275,7 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
         const from = lt(c.highRxt, c.sndUna) ? c.sndUna : c.highRxt;
         const hole = c.scoreboard.nextHole(from);
         if (hole >= 0) {
-          const len = Math.min(c.scoreboard.holeLength, c.sndMss);
+          const len = Math.min(c.scoreboard.holeLength, mss);
           emit(c, now, sink, hole, len, TcpFlag.ACK);
           c.highRxt = add(hole, len);
           c.stats.retransmits++;
@@ -265,7 +287,7 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
         c.highRxt = c.scoreboard.highest(c.sndUna);
       } else if (leq(c.highRxt, c.sndUna)) {
         // RFC 6582 §3.2 (3)/(5): retransmit the first unacknowledged segment.
-        const dataLen = Math.max(0, Math.min(c.sndMss, sub(c.dataEnd(), c.sndUna)));
+        const dataLen = Math.max(0, Math.min(mss, sub(c.dataEnd(), c.sndUna)));
         const fin = dataLen === 0 && c.finQueued && lt(c.dataEnd(), c.sndMax) ? TcpFlag.FIN : 0;
         if (dataLen > 0 || fin) {
           emit(c, now, sink, c.sndUna, dataLen, TcpFlag.ACK | fin);
@@ -282,7 +304,7 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
     const finLeft = c.finQueued && leq(c.sndNxt, dataEnd);
     if (dataLeft === 0 && !finLeft) break;
     const wndRoom = sub(add(c.sndUna, c.sndWnd), c.sndNxt);
-    let len = Math.min(c.sndMss, dataLeft);
+    let len = Math.min(mss, dataLeft);
     if (len > wndRoom) {
       if (wndRoom <= 0) break;
       // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a window-limited partial segment only when
@@ -291,7 +313,7 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
       c.overrideSws = false;
       len = wndRoom;
     } else if (
-      len < c.sndMss &&
+      len < mss &&
       !c.config.noDelay &&
       !c.finQueued &&
       c.sndNxt === c.sndMax &&

@@ -86,6 +86,9 @@ export class Harness {
       const end = writeTcpSegment(s, buf, 0);
       const v = decodeTcp(buf.subarray(0, end), s.localAddress, s.remoteAddress);
       if (v instanceof DecodeError) throw new Error(`engine emitted a bad segment: ${v}`);
+      // IPv4 (20 bytes, DF set) would drop a datagram larger than the path MTU.
+      if (20 + end > this.engine.config.mtu)
+        throw new Error(`engine emitted ${20 + end} bytes over a ${this.engine.config.mtu}-byte MTU`);
       out.push(v);
     };
     this.listener?.dispatch(this.now, sink);

@@ -119,6 +119,8 @@ export class Sim {
   malformed = 0;
   sent = 0;
   droppedByRule = 0;
+  /** Segments dropped because their IPv4 datagram exceeded the sender's MTU (DF is set, as Linux sets it). */
+  oversize = 0;
   readonly hosts: Host[] = [];
   private queue: InFlight[] = [];
   private order = 0;
@@ -144,6 +146,11 @@ export class Sim {
     if (end !== len) throw new Error("length mismatch");
     const to = this.hosts.find((h) => h.address === seg.remoteAddress);
     this.sent++;
+    if (20 + end > from.engine.config.mtu) {
+      // What an IPv4 layer does with a datagram larger than the MTU and DF set: drop it.
+      this.oversize++;
+      return;
+    }
     if (this.traceEnabled)
       this.trace.push({ at: this.now, from: from.address, bytes: this.scratch.slice(0, end) });
     if (to === undefined) return;
