@@ -13,7 +13,7 @@ import { SendBuffer } from "./send-buffer.js";
 import { add, sub } from "./seq.js";
 import { newStats, type TcpDrops, type TcpStats } from "./stats.js";
 import type { TcpView } from "./tcp-segment.js";
-import { icmpError, nextDeadline } from "./timeouts.js";
+import { icmpError, keepAliveApplies, nextDeadline } from "./timeouts.js";
 import { abort, close, receive, send, shutdown } from "./user-calls.js";
 
 /** The connection states of RFC 9293 §3.3.2, spelled as the RFC spells them. */
@@ -359,8 +359,7 @@ export class TcpConnection {
       keepAliveIdle: idle > 0 ? idle : this.config.keepAliveIdle,
     };
     this.keepAliveProbesOut = 0;
-    const open = this.state === "ESTABLISHED" || this.state === "CLOSE-WAIT" || this.state === "FIN-WAIT-2";
-    this.keepAliveAt = enable && open ? now + this.config.keepAliveIdle : -1;
+    this.keepAliveAt = enable && keepAliveApplies(this.state) ? now + this.config.keepAliveIdle : -1;
   }
 
   // ---- outputs ----

@@ -3,6 +3,7 @@ import { type TcpConnection, TcpInput } from "./connection.js";
 import { TcpEvent } from "./events.js";
 import { add, geq, gt, inWindow, leq, lt, max, sub } from "./seq.js";
 import type { TcpView } from "./tcp-segment.js";
+import { keepAliveApplies } from "./timeouts.js";
 
 // RFC 9293 §3.10.7: SEGMENT ARRIVES. §3.10.7.1 (CLOSED) is closedPortReply() in closed-port.ts,
 // §3.10.7.2 (LISTEN) is TcpListener.input(); this file has §3.10.7.3 (SYN-SENT) and the eight
@@ -60,7 +61,9 @@ export function segmentArrives(c: TcpConnection, seg: TcpView, now: number): Tcp
       break;
   }
   c.lastReceiveTime = now;
-  if (c.config.keepAlive) {
+  if (c.config.keepAlive && keepAliveApplies(c.state)) {
+    // Any segment shows the peer alive: the idle time starts again (RFC 1122 §4.2.3.6). Not in
+    // TIME-WAIT and the other closing states, where no keepalive is sent.
     c.keepAliveAt = now + c.config.keepAliveIdle;
     c.keepAliveProbesOut = 0;
   }
@@ -515,8 +518,11 @@ function newlyAcked(c: TcpConnection, seg: TcpView, ack: number, now: number): v
 
 function enterTimeWait(c: TcpConnection, now: number): void {
   c.setState("TIME-WAIT");
-  // RFC 9293 §3.10.7.4: "Start the time-wait timer, turn off the other timers."
-  c.rtoAt = c.persistAt = c.keepAliveAt = c.finWait2At = -1;
+  // RFC 9293 §3.10.7.4: "Start the time-wait timer, turn off the other timers." The ACK of the
+  // peer's FIN (ackNow) is still owed; no probe or delayed ACK is.
+  c.rtoAt = c.persistAt = c.keepAliveAt = c.finWait2At = c.delAckAt = -1;
+  c.probeNow = false;
+  c.overrideSws = false;
   c.timeWaitAt = now + 2 * c.config.msl;
 }
 

@@ -1,4 +1,4 @@
-import type { TcpConnection } from "./connection.js";
+import type { TcpConnection, TcpState } from "./connection.js";
 import type { TcpIcmpError } from "./events.js";
 import { add, geq, leq, sub } from "./seq.js";
 
@@ -130,8 +130,13 @@ function persistTimeout(c: TcpConnection): void {
 }
 
 /** RFC 1122 §4.2.3.6 keepalive: after idle time, probes at intervals; count unanswered, then ETIMEDOUT. */
+/** States that send keepalive probes (a connection that can go idle with its peer still there). */
+export function keepAliveApplies(state: TcpState): boolean {
+  return state === "ESTABLISHED" || state === "CLOSE-WAIT" || state === "FIN-WAIT-2";
+}
+
 function keepAliveTimeout(c: TcpConnection, now: number): void {
-  if (c.state !== "ESTABLISHED" && c.state !== "CLOSE-WAIT" && c.state !== "FIN-WAIT-2") {
+  if (!keepAliveApplies(c.state)) {
     c.keepAliveAt = -1;
     return;
   }

@@ -55,18 +55,16 @@ export function receive(c: TcpConnection, out: Uint8Array, _now: number): number
   }
   const n = rb.read(out);
   // RFC 1122 §4.2.3.3 (receiver SWS avoidance): announce the larger window only once it grew by
-  // min(RCV.BUFF / 2, MSS); RFC 9293 §3.8.6.2.2.
-  const advertised = sub(c.rcvAdvEdge, c.rcvNxt);
-  const grown = windowWeCanOffer(c) - Math.max(advertised, 0);
-  if (n > 0 && grown >= Math.min(rb.capacity >>> 1, c.rcvMss)) {
-    if (
-      isSynchronized(c.state) &&
-      c.state !== "CLOSE-WAIT" &&
-      c.state !== "LAST-ACK" &&
-      c.state !== "CLOSING"
-    )
+  // min(RCV.BUFF / 2, MSS); RFC 9293 §3.8.6.2.2. Not after the peer's FIN (CLOSE-WAIT, CLOSING,
+  // LAST-ACK, TIME-WAIT): no more data can come, and in TIME-WAIT the peer may be gone already,
+  // its RST to our update then ending TIME-WAIT early.
+  if (n > 0 && !c.finReceived && isSynchronized(c.state)) {
+    const advertised = sub(c.rcvAdvEdge, c.rcvNxt);
+    const grown = windowWeCanOffer(c) - Math.max(advertised, 0);
+    if (grown >= Math.min(rb.capacity >>> 1, c.rcvMss)) {
       c.ackNow = true;
-    c.wantOutput = true;
+      c.wantOutput = true;
+    }
   }
   if (rb.readable > 0) c.events |= TcpEvent.Readable;
   return n;
@@ -120,6 +118,14 @@ export function shutdown(c: TcpConnection, _now: number): void {
 export function close(c: TcpConnection, now: number): void {
   if (c.state === "CLOSED") return;
   c.userClosed = true;
+  if (c.state === "TIME-WAIT") {
+    // Both FINs are acknowledged: nothing to tell the peer, and a reset now would only end
+    // TIME-WAIT early (its purpose, RFC 9293 §3.6, outlives the socket as in Linux, where the
+    // socket is gone and a timewait entry remains). Unread data is discarded.
+    const rb = c.receiveBuffer;
+    if (rb !== undefined) rb.skip(rb.readable);
+    return;
+  }
   const unread = (c.receiveBuffer?.readable ?? 0) + (c.receiveBuffer?.rangeCount ?? 0);
   if (unread > 0 && isSynchronized(c.state)) {
     c.stats.drops.afterClose++;
