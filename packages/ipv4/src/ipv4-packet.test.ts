@@ -150,6 +150,7 @@ describe("decoding in place (a frame and an offset)", () => {
       expect(toHex(inPlace.payload)).toBe(toHex(copied.payload));
       expect(toHex(inPlace.bytes)).toBe(toHex(copied.bytes));
       expect(toHex(inPlace.options)).toBe(toHex(copied.options));
+      expect(toHex(r.data.subarray(inPlace.payloadStart, inPlace.end))).toBe(toHex(copied.payload));
     }
   });
 

@@ -180,6 +180,10 @@ export class Ipv4View {
   get options(): Uint8Array {
     return this.data.subarray(this.start + F.end, this.start + this.headerLength);
   }
+  /** Offset of the payload in `data` (it runs to `end`): for decoders that take offsets, no view needed. */
+  get payloadStart(): number {
+    return this.start + this.headerLength;
+  }
   /** The payload, a view ending at the total length. */
   get payload(): Uint8Array {
     return this.data.subarray(this.start + this.headerLength, this.end);
