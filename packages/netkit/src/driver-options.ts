@@ -103,7 +103,10 @@ export function driverConfigFrom(all: DriverValues): DriverConfig {
       );
     }
   }
-  if (values.address !== undefined && parseCidr(values.address) === undefined) {
+  if (
+    values.address !== undefined &&
+    (!values.address.includes("/") || parseCidr(values.address) === undefined)
+  ) {
     throw new UsageError(
       `--address must be an IPv4 address with its prefix, like 10.0.0.2/24, not "${values.address}".`,
     );

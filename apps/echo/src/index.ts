@@ -1,0 +1,3 @@
+export { EchoMismatch, type EchoProgress, type EchoResult, echo } from "./echo-client.js";
+export { EchoServer, type EchoServerLog } from "./echo-server.js";
+export { formatBytes, parseSize, progressLine, progressPrinter } from "./progress.js";
