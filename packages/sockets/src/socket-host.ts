@@ -12,6 +12,11 @@ export interface EndpointOwner {
 export interface ListenerOwner {
   /** One or more connections can be accepted. */
   onAcceptable(): void;
+  /**
+   * The listener stopped for good after it was {@link ListenerHandle.ready} (a remote stack went
+   * away: ECONNRESET); no more connections come. A local stack never calls it.
+   */
+  onListenerError?(error: Error): void;
 }
 
 /**
@@ -58,6 +63,13 @@ export interface ListenerHandle {
   owner: ListenerOwner | undefined;
   readonly localAddress: number;
   readonly localPort: number;
+  /**
+   * Present when the host learns only later whether the listen worked (a stack in another process
+   * or thread, reached through the daemon's client library): resolves once the port listens —
+   * `localPort` is then final, also for port 0 — or rejects with a SocketError (EADDRINUSE…). A
+   * local stack leaves it undefined: its `listen` throws instead.
+   */
+  readonly ready?: Promise<void>;
 }
 
 /** Where to connect. */

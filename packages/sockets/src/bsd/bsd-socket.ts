@@ -80,15 +80,26 @@ export class BsdSocket implements EndpointOwner, ListenerOwner {
   /** listen(2): starts accepting; `backlog` bounds the queue of completed connections. */
   async listen(backlog = 511): Promise<void> {
     this.expect(["fresh", "bound"], "listen", "EINVAL", "the socket is connected");
-    this.le = this.stack.listen({
+    const le = this.stack.listen({
       port: this.port,
       address: this.address,
       backlog,
       tcp: { ...this.options },
     });
-    this.le.owner = this;
-    this.port = this.le.localPort;
+    le.owner = this;
+    this.le = le;
+    const before = this.phase;
     this.phase = "listening";
+    // A remote stack (the daemon's client library) says later whether the port listens.
+    if (le.ready !== undefined) {
+      try {
+        await le.ready;
+      } catch (e) {
+        if (this.le === le) [this.le, this.phase] = [undefined, before];
+        throw e;
+      }
+    }
+    this.port = le.localPort;
   }
 
   /** accept(2): the next established connection, waiting for one if none is queued. */
@@ -96,6 +107,7 @@ export class BsdSocket implements EndpointOwner, ListenerOwner {
     if (this.phase !== "listening" || this.le === undefined) {
       return Promise.reject(new SocketError("EINVAL", "accept", undefined, undefined, "call listen() first"));
     }
+    if (this.failure) return Promise.reject(this.failure);
     const ep = this.stack.accept(this.le);
     if (ep !== undefined) return Promise.resolve(new BsdSocket(this.stack, ep));
     return new Promise((resolve, reject) => this.acceptWaiters.push({ resolve, reject }));
@@ -237,6 +249,12 @@ export class BsdSocket implements EndpointOwner, ListenerOwner {
         else w.resolve(got);
       }
     }
+  }
+
+  /** @internal The listener stopped (a remote stack's daemon went away): pending accepts fail. */
+  onListenerError(error: Error): void {
+    this.failure = error as SocketError;
+    this.failAll(error);
   }
 
   /** @internal */

@@ -89,10 +89,22 @@ export class UserstackServer extends EventEmitter implements ListenerOwner {
       const port = portArgument(o.port ?? 0, "listen(): port", true);
       const address =
         o.host === undefined || o.host === "0.0.0.0" ? 0 : addressArgument(o.host, "listen(): host", 0);
-      this.le = this.stack.listen({ port, address, backlog: o.backlog, tcp: this.acceptedConfig() });
-      this.le.owner = this;
+      const le = this.stack.listen({ port, address, backlog: o.backlog, tcp: this.acceptedConfig() });
+      this.le = le;
+      le.owner = this;
       this.closing = false;
-      process.nextTick(() => this.emit("listening"));
+      // A remote stack (the daemon's client library) answers later: 'listening' or 'error' then.
+      if (le.ready === undefined) process.nextTick(() => this.emit("listening"));
+      else
+        le.ready.then(
+          () => this.le === le && this.emit("listening"),
+          (e) => {
+            if (this.le !== le) return;
+            le.owner = undefined;
+            this.le = undefined;
+            this.emit("error", e);
+          },
+        );
     } catch (e) {
       if (e instanceof ArgumentError) throw e;
       process.nextTick(() => this.emit("error", e));
@@ -134,6 +146,16 @@ export class UserstackServer extends EventEmitter implements ListenerOwner {
       });
       this.emit("connection", socket);
     }
+  }
+
+  /** @internal The listener stopped after listening (a remote stack's daemon went away). */
+  onListenerError(error: Error): void {
+    if (this.le === undefined) return;
+    this.le.owner = undefined;
+    this.le = undefined;
+    this.closing = true;
+    this.emit("error", error);
+    this.maybeClosed();
   }
 
   /** `{ address, family: "IPv4", port }` while listening, else null. */
