@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FaultConfig, type Link, realClock, withFaults } from "@userstack/link";
-import { createStack, type Stack, type StackOptions } from "@userstack/sockets";
+import { type ConnectionInfo, createStack, type Stack, type StackOptions } from "@userstack/sockets";
 import { type Netns, withNetns } from "@userstack/testkit";
 import { openTap, type TapLink } from "../src/index.js";
 import { bodyStream } from "./deterministic-body.js";
@@ -206,4 +206,32 @@ export async function nftDrops(ns: Netns): Promise<{ toKernel: number; toStack: 
     if (item.rule && counter) drops[item.rule.chain as keyof typeof drops] = counter.packets;
   }
   return drops;
+}
+
+/**
+ * Samples `stack.stats()` every 50 ms and keeps the last row seen for each connection, so a test
+ * can print a connection's counters (retransmissions, timeouts…) after it left the table.
+ */
+export function watchConnections(stack: Stack): { stop(): ConnectionInfo[] } {
+  const last = new Map<string, ConnectionInfo>();
+  const sample = () => {
+    for (const r of stack.stats()) last.set(`${r.localPort}/${r.remoteAddress}/${r.remotePort}`, r);
+  };
+  const timer = setInterval(sample, 50);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return [...last.values()];
+    },
+  };
+}
+
+/** One line of a connection's loss-recovery counters, like `ss -ti` prints them. */
+export function recoveryLine(r: ConnectionInfo): string {
+  return (
+    `${r.localPort}↔${r.remotePort}: ${r.segmentsOut} segments out, ${r.retransmits} retransmitted, ` +
+    `${r.timeouts} timeouts, ${r.fastRecoveries} fast recoveries, ${r.dupAcks} dup ACKs, ` +
+    `${r.outOfOrder} out of order in, srtt ${r.srtt.toFixed(2)} ms, rto ${r.rto} ms, cwnd ${r.cwnd}`
+  );
 }
