@@ -6,9 +6,15 @@ export type CongestionControlName = "cubic" | "newreno";
  * {@link resolveTcpConfig} fills Linux-like defaults (the sysctl each mirrors is named).
  */
 export interface TcpConfig {
-  /** Send buffer bytes (ring). Default 256 KiB (Linux tcp_wmem grows to 4 MiB; a fixed ring here). */
+  /**
+   * Send buffer bytes (ring). Default 256 KiB (Linux tcp_wmem grows to 4 MiB; a fixed limit here).
+   * Reserved, not allocated: storage is taken as data is written and given back as it is acknowledged.
+   */
   sendBufferSize: number;
-  /** Receive buffer bytes, which is also the largest window advertised. Default 256 KiB. */
+  /**
+   * Receive buffer bytes, which is also the largest window advertised. Default 256 KiB. Reserved,
+   * not allocated: storage is taken as data arrives and given back as it is read.
+   */
   receiveBufferSize: number;
   /** Path MTU toward the peer; the MSS we offer is `mtu - 40` unless {@link mss} is set. Default 1500. */
   mtu: number;
@@ -68,6 +74,12 @@ export interface TcpConfig {
   synQueueSize: number;
   /** Listener: answer with SYN cookies when the SYN queue is full (tcp_syncookies 1, RFC 4987). */
   synCookies: boolean;
+  /**
+   * Engine-wide (read when the `TcpEngine` is made): bytes of free ring storage kept for reuse by
+   * its connections. Rings take storage as data queues and give it back as it drains, so idle
+   * connections hold none; this pool saves busy ones from allocating. Default 4 MiB.
+   */
+  bufferPoolSize: number;
 }
 
 /** The defaults, Linux-like. */
@@ -103,6 +115,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   backlog: 511,
   synQueueSize: 256,
   synCookies: true,
+  bufferPoolSize: 4 * 1024 * 1024,
 });
 
 /**
@@ -133,6 +146,7 @@ export function resolveTcpConfig(
     "maxOutOfOrderRanges",
     "must be 1 to 1024",
   );
+  need(c.bufferPoolSize >= 0, "bufferPoolSize", "must not be negative");
   need(c.backlog >= 0 && c.synQueueSize >= 0, "backlog", "backlog and synQueueSize must not be negative");
   need(
     c.delayedAckMin <= c.delayedAckMax && c.delayedAckMax < 500,

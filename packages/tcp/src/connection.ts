@@ -1,3 +1,4 @@
+import { ChunkPools } from "./chunk-pool.js";
 import { configMss, type TcpConfig } from "./config.js";
 import type { CongestionControl, CongestionWindow } from "./congestion-control.js";
 import { Cubic } from "./cubic.js";
@@ -65,6 +66,8 @@ export interface TcpStatus extends TcpStats {
   sendQueued: number;
   /** Bytes waiting in the receive buffer. */
   receiveQueued: number;
+  /** Bytes of storage the send and receive rings hold now (0 when idle: see `ChunkPools`). */
+  bufferBytes: number;
   /** Bytes the peer SACKed above SND.UNA now. */
   sackedNow: number;
   congestionControl: string;
@@ -147,7 +150,9 @@ export class TcpConnection {
   hasTsRecent = false;
   tsOffset = 0;
 
-  // Buffers, allocated when the connection first needs them (a SYN-RECEIVED child stays small).
+  // Buffers, made when the connection first needs them (a SYN-RECEIVED child stays small); their
+  // storage is taken from the engine's chunk pools as data queues and given back as it drains,
+  // and they are dropped in TIME-WAIT and CLOSED.
   sendBuffer: SendBuffer | undefined = undefined;
   receiveBuffer: ReceiveBuffer | undefined = undefined;
 
@@ -231,6 +236,8 @@ export class TcpConnection {
     readonly localPort: number,
     readonly remoteAddress: number,
     readonly remotePort: number,
+    /** Storage for the rings, shared with the engine's other connections. */
+    private readonly pools: ChunkPools = new ChunkPools(0),
   ) {
     this.rcvMss = configMss(config);
     let ws = 0;
@@ -242,11 +249,42 @@ export class TcpConnection {
     this.ato = config.delayedAckMin;
   }
 
-  /** Allocates the send and receive buffers if not yet done. */
+  /** Makes the send and receive buffers if not yet done (they hold no storage until data comes). */
   allocateBuffers(): void {
-    if (this.sendBuffer === undefined) this.sendBuffer = new SendBuffer(this.config.sendBufferSize);
+    if (this.sendBuffer === undefined)
+      // A segment carries at most MTU − 40 payload bytes (sndMss never exceeds it).
+      this.sendBuffer = new SendBuffer(
+        this.config.sendBufferSize,
+        Math.max(this.config.mtu - 40, 64),
+        this.pools,
+      );
     if (this.receiveBuffer === undefined)
-      this.receiveBuffer = new ReceiveBuffer(this.config.receiveBufferSize, this.config.maxOutOfOrderRanges);
+      this.receiveBuffer = new ReceiveBuffer(
+        this.config.receiveBufferSize,
+        this.config.maxOutOfOrderRanges,
+        this.pools,
+      );
+  }
+
+  /**
+   * TIME-WAIT and CLOSED send nothing more: the send buffer goes, and the receive buffer as soon
+   * as nothing in it will be read (at once when empty or after close(), else once read).
+   */
+  releaseBuffers(): void {
+    if (this.sendBuffer !== undefined) {
+      this.sendBuffer.release();
+      this.sendBuffer = undefined;
+    }
+    const rb = this.receiveBuffer;
+    if (rb !== undefined && (rb.readable === 0 || this.userClosed)) {
+      rb.release();
+      this.receiveBuffer = undefined;
+    }
+  }
+
+  /** Bytes of storage the send and receive buffers hold now. */
+  get bufferBytes(): number {
+    return (this.sendBuffer?.heldBytes ?? 0) + (this.receiveBuffer?.heldBytes ?? 0);
   }
 
   // ---- inputs ----
@@ -405,6 +443,7 @@ export class TcpConnection {
       inFlight: sub(this.sndMax, this.sndUna),
       sendQueued: this.sendQueued,
       receiveQueued: this.readableLength,
+      bufferBytes: this.bufferBytes,
       sackedNow: this.scoreboard.sacked,
       congestionControl: this.cc.name,
       windowScaling: this.sndWscale > 0 || this.rcvWscale > 0,
@@ -418,7 +457,9 @@ export class TcpConnection {
   /** Enters `state`, raising the events the glue needs. */
   setState(state: TcpState): void {
     this.state = state;
+    if (state === "TIME-WAIT") this.releaseBuffers();
     if (state === "CLOSED") {
+      this.releaseBuffers();
       this.rtoAt = this.persistAt = this.delAckAt = this.keepAliveAt = this.timeWaitAt = this.finWait2At = -1;
       this.events |= TcpEvent.Closed | TcpEvent.Readable | TcpEvent.Writable;
       if (this.parent !== undefined && !this.accepted) this.parent.childGone(this);

@@ -209,7 +209,7 @@ function emit(c: TcpConnection, now: number, sink: TcpSink, seq: number, len: nu
     const off = sub(seq, c.sndBufSeq);
     const first = sb.first(off, len);
     OUT.payload = first;
-    OUT.payload2 = first.length < len ? sb.second(first.length, len) : EMPTY;
+    OUT.payload2 = first.length < len ? sb.second(off, first.length, len) : EMPTY;
   } else OUT.clearPayload();
   // Every segment carries the current ACK: the delayed ACK is done (RFC 1122 §4.2.3.2).
   c.ackNow = false;

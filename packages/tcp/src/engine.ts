@@ -1,4 +1,5 @@
 import { fillRandom } from "@userstack/wire";
+import { ChunkPools } from "./chunk-pool.js";
 import { resolveTcpConfig, type TcpConfig } from "./config.js";
 import { TcpConnection } from "./connection.js";
 import { TcpListener } from "./listener.js";
@@ -18,6 +19,8 @@ import { openActive } from "./user-calls.js";
 export class TcpEngine {
   readonly config: TcpConfig;
   readonly hash: TupleHash;
+  /** Ring storage shared by this engine's connections. */
+  readonly pools: ChunkPools;
 
   /**
    * `secret`: 48 bytes keying the hashes; by default fresh random bytes (Web Crypto). Pass one
@@ -31,6 +34,17 @@ export class TcpEngine {
       fillRandom(key);
     }
     this.hash = new TupleHash(key);
+    this.pools = new ChunkPools(this.config.bufferPoolSize);
+  }
+
+  /** Bytes of ring storage the engine's connections hold now (data queued to send or to read). */
+  get bufferBytes(): number {
+    return this.pools.heldBytes;
+  }
+
+  /** Bytes of free ring storage kept for reuse (at most `bufferPoolSize`). */
+  get pooledBytes(): number {
+    return this.pools.pooledBytes;
   }
 
   /**
@@ -46,7 +60,7 @@ export class TcpEngine {
     config?: Partial<TcpConfig>,
   ): TcpConnection {
     const cfg = config === undefined ? this.config : resolveTcpConfig(config, this.config);
-    const c = new TcpConnection(cfg, localAddress, localPort, remoteAddress, remotePort);
+    const c = new TcpConnection(cfg, localAddress, localPort, remoteAddress, remotePort, this.pools);
     c.lastNow = now;
     openActive(
       c,
@@ -60,6 +74,6 @@ export class TcpEngine {
   /** OPEN, passive: a listener on `localPort` (`localAddress` 0 for any address). */
   listen(localAddress: number, localPort: number, config?: Partial<TcpConfig>): TcpListener {
     const cfg = config === undefined ? this.config : resolveTcpConfig(config, this.config);
-    return new TcpListener(this.hash, cfg, localAddress, localPort);
+    return new TcpListener(this.hash, cfg, localAddress, localPort, this.pools);
   }
 }

@@ -1,3 +1,4 @@
+import { ChunkPools } from "./chunk-pool.js";
 import { configMss, type TcpConfig } from "./config.js";
 import { type ConnectionParent, TcpConnection } from "./connection.js";
 import { TcpEvent } from "./events.js";
@@ -85,6 +86,8 @@ export class TcpListener implements ConnectionParent {
     /** Local address, or 0 for any. */
     readonly localAddress: number,
     readonly localPort: number,
+    /** Ring storage for the connections it creates (the engine's). */
+    private readonly pools: ChunkPools = new ChunkPools(0),
   ) {}
 
   /** Half-open connections (SYN-RECEIVED). */
@@ -144,7 +147,14 @@ export class TcpListener implements ConnectionParent {
       else this.stats.drops.listenOverflow++;
       return undefined;
     }
-    const c = new TcpConnection(this.config, localAddress, this.localPort, remoteAddress, seg.sourcePort);
+    const c = new TcpConnection(
+      this.config,
+      localAddress,
+      this.localPort,
+      remoteAddress,
+      seg.sourcePort,
+      this.pools,
+    );
     c.parent = this;
     c.iss = this.hash.isn(now, localAddress, this.localPort, remoteAddress, seg.sourcePort);
     c.tsOffset = this.hash.tsOffset(localAddress, remoteAddress);
@@ -183,7 +193,7 @@ export class TcpListener implements ConnectionParent {
       this.stats.drops.listenOverflow++;
       return undefined;
     }
-    const c = new TcpConnection(this.config, la, this.localPort, ra, seg.sourcePort);
+    const c = new TcpConnection(this.config, la, this.localPort, ra, seg.sourcePort, this.pools);
     c.parent = this;
     c.iss = iss;
     c.sndUna = seg.ack;

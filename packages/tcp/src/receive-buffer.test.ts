@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ChunkPools } from "./chunk-pool.js";
 import { ReceiveBuffer } from "./receive-buffer.js";
 import { SendBuffer } from "./send-buffer.js";
 
@@ -12,7 +13,7 @@ describe("ReceiveBuffer", () => {
         fc.integer({ min: 0, max: 1000 }),
         fc.infiniteStream(fc.nat()),
         (isn, sizes, preRead, order) => {
-          const rb = new ReceiveBuffer(4096, 64);
+          const rb = new ReceiveBuffer(4096, 64, new ChunkPools(0));
           // Shift the ring's head first so that data wraps around the end.
           let nxt = isn;
           const pre = new Uint8Array(Math.min(preRead, 4000));
@@ -53,7 +54,7 @@ describe("ReceiveBuffer", () => {
   });
 
   it("keeps at most maxRanges out-of-order ranges and refuses one more", () => {
-    const rb = new ReceiveBuffer(4096, 2);
+    const rb = new ReceiveBuffer(4096, 2, new ChunkPools(0));
     expect(rb.store(0, 10, new Uint8Array(5))).toBe(0);
     expect(rb.store(0, 30, new Uint8Array(5))).toBe(0);
     expect(rb.store(0, 50, new Uint8Array(5))).toBe(-1);
@@ -69,7 +70,7 @@ describe("ReceiveBuffer", () => {
   });
 
   it("peek/skip reads without copying", () => {
-    const rb = new ReceiveBuffer(16, 4);
+    const rb = new ReceiveBuffer(16, 4, new ChunkPools(0));
     rb.store(0, 0, Uint8Array.of(1, 2, 3));
     expect([...rb.peek()]).toEqual([1, 2, 3]);
     rb.skip(2);
@@ -78,15 +79,57 @@ describe("ReceiveBuffer", () => {
 });
 
 describe("SendBuffer", () => {
-  it("gives segments as one or two views across the ring's end", () => {
-    const sb = new SendBuffer(8);
-    expect(sb.write(Uint8Array.of(1, 2, 3, 4, 5, 6))).toBe(6);
-    sb.consume(5);
-    expect(sb.write(Uint8Array.of(7, 8, 9, 10, 11, 12, 13, 14))).toBe(7);
+  it("gives segments as one or two views across a storage chunk's end", () => {
+    const pools = new ChunkPools(0);
+    const sb = new SendBuffer(64, 64, pools); // 64-byte chunks, two of them
+    expect(sb.write(Uint8Array.from({ length: 60 }, (_, i) => i))).toBe(60);
+    sb.consume(50);
+    expect(sb.write(Uint8Array.from({ length: 100 }, (_, i) => 60 + i))).toBe(54);
     expect(sb.free).toBe(0);
-    const first = sb.first(0, 6);
-    const second = sb.second(first.length, 6);
-    expect([...first, ...second]).toEqual([6, 7, 8, 9, 10, 11]);
-    expect(first.buffer).toBe(sb.bytes.buffer); // views, not copies
+    const first = sb.first(0, 30);
+    const second = sb.second(0, first.length, 30);
+    expect(first.length).toBe(14);
+    expect([...first, ...second]).toEqual(Array.from({ length: 30 }, (_, i) => 50 + i));
+    expect(first.byteOffset).toBe(50); // views, not copies
+  });
+
+  it("holds storage only for queued bytes and gives it back as they are acknowledged", () => {
+    const pools = new ChunkPools(1 << 20);
+    const sb = new SendBuffer(256 * 1024, 1460, pools);
+    expect(sb.heldBytes).toBe(0);
+    expect(sb.write(new Uint8Array(2000))).toBe(2000);
+    expect(sb.heldBytes).toBe(16384);
+    sb.consume(1000);
+    expect(sb.write(new Uint8Array(300 * 1024))).toBe(256 * 1024 - 1000);
+    expect(sb.heldBytes).toBe(17 * 16384); // 256 KiB spans 17 chunks when it starts mid-chunk
+    sb.consume(40000); // the head passes chunks 0 and 1
+    expect(sb.heldBytes).toBe(15 * 16384);
+    sb.consume(sb.length);
+    expect(sb.heldBytes).toBe(0);
+    expect(pools.heldBytes).toBe(0);
+    expect(pools.pooledBytes).toBe(17 * 16384); // kept for reuse
+    expect(sb.write(new Uint8Array(20000))).toBe(20000);
+    expect(pools.pooledBytes).toBe(15 * 16384); // two chunks reused, none allocated
+  });
+});
+
+describe("ReceiveBuffer storage", () => {
+  it("takes storage where data lands (in order or not) and gives it back as it is read", () => {
+    const pools = new ChunkPools(0);
+    const rb = new ReceiveBuffer(256 * 1024, 64, pools);
+    expect(rb.heldBytes).toBe(0);
+    // Out of order, 100 KiB ahead: only the chunk it lands in.
+    expect(rb.store(0, 100 * 1024, new Uint8Array(1000))).toBe(0);
+    expect(rb.heldBytes).toBe(16384);
+    expect(rb.store(0, 0, new Uint8Array(40000))).toBe(40000);
+    expect(rb.heldBytes).toBe(4 * 16384);
+    const out = new Uint8Array(40000);
+    expect(rb.read(out)).toBe(40000);
+    expect(rb.heldBytes).toBe(2 * 16384); // the chunk at the head and the out-of-order one
+    // Filling the gap joins the out-of-order range.
+    expect(rb.store(40000, 40000, new Uint8Array(100 * 1024 - 40000))).toBe(100 * 1024 + 1000);
+    expect(rb.read(new Uint8Array(200 * 1024))).toBe(100 * 1024 + 1000 - 40000);
+    expect(rb.heldBytes).toBe(0);
+    expect(pools.heldBytes).toBe(0);
   });
 });

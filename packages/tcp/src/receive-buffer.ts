@@ -1,6 +1,9 @@
+import type { ChunkPools } from "./chunk-pool.js";
+import { ChunkRing } from "./chunk-ring.js";
 import { add, gt, leq, lt, max, sub } from "./seq.js";
 
 const EMPTY = new Uint8Array(0);
+const NO_RANGES: number[] = [];
 
 /**
  * The receive queue: a ring holding in-order bytes not read yet, and after them the window, where
@@ -8,32 +11,38 @@ const EMPTY = new Uint8Array(0);
  * sorted, disjoint sequence-number intervals, at most `maxRanges` of them, so memory is bounded
  * by the ring whatever a peer sends (RFC 9293 §3.10.7.4 "seventh": data beyond the window is
  * never stored).
+ *
+ * The whole capacity is reserved — it is the window advertised — but storage is taken only where
+ * data lands and given back as it is read (see {@link ChunkPools}): an idle connection holds none.
  */
 export class ReceiveBuffer {
-  readonly bytes: Uint8Array;
   readonly capacity: number;
+  private readonly ring: ChunkRing;
   private head = 0;
   /** In-order bytes ready to read. */
   readable = 0;
-  /** Out-of-order ranges [left, right) in sequence space, sorted, disjoint, not touching RCV.NXT. */
-  readonly lefts: number[];
-  readonly rights: number[];
+  /** Out-of-order ranges [left, right) in sequence space, sorted, disjoint, not touching RCV.NXT (allocated on first use). */
+  lefts: number[] = NO_RANGES;
+  rights: number[] = NO_RANGES;
   rangeCount = 0;
   /** Index of the range the latest out-of-order segment went into (RFC 2018 §4: reported first). */
   latestRange = -1;
   private readonly maxRanges: number;
 
-  constructor(capacity: number, maxRanges: number) {
+  constructor(capacity: number, maxRanges: number, pools: ChunkPools) {
     this.capacity = capacity;
-    this.bytes = new Uint8Array(capacity);
+    this.ring = new ChunkRing(capacity, 0, pools);
     this.maxRanges = maxRanges;
-    this.lefts = new Array<number>(maxRanges).fill(0);
-    this.rights = new Array<number>(maxRanges).fill(0);
   }
 
   /** Window space after the readable bytes. */
   get space(): number {
     return this.capacity - this.readable;
+  }
+
+  /** Bytes of storage held now. */
+  get heldBytes(): number {
+    return this.ring.heldBytes;
   }
 
   /** Bytes held out of order. */
@@ -44,24 +53,17 @@ export class ReceiveBuffer {
   }
 
   /**
-   * Stores `data` whose first byte has sequence number `seq`, given RCV.NXT `nxt` (`seq` ≥ `nxt`,
-   * the data already trimmed to the window). Returns the new RCV.NXT (larger when the data or the
-   * ranges it completes became in order), or -1 when it needed one range more than allowed and
-   * was dropped.
+   * Stores `data[from..to)` whose first byte has sequence number `seq`, given RCV.NXT `nxt`
+   * (`seq` ≥ `nxt`, the data already trimmed to the window). Returns the new RCV.NXT (larger when
+   * the data or the ranges it completes became in order), or -1 when it needed one range more
+   * than allowed and was dropped.
    */
-  store(nxt: number, seq: number, data: Uint8Array): number {
-    const n = data.length;
+  store(nxt: number, seq: number, data: Uint8Array, from = 0, to = data.length): number {
+    const n = to - from;
     const off = sub(seq, nxt);
-    let at = this.head + this.readable + off;
-    while (at >= this.capacity) at -= this.capacity;
-    const first = Math.min(n, this.capacity - at);
-    if (first === n) this.bytes.set(data, at);
-    else {
-      this.bytes.set(data.subarray(0, first), at);
-      this.bytes.set(data.subarray(first), 0);
-    }
     const end = add(seq, n);
     if (off === 0) {
+      this.ring.write(this.ring.wrap(this.head + this.readable), data, from, to);
       let next = end;
       // Ranges the new data reaches or covers become in order.
       let drop = 0;
@@ -73,7 +75,10 @@ export class ReceiveBuffer {
       this.readable += sub(next, nxt);
       return next;
     }
-    return this.addRange(seq, end) ? nxt : -1;
+    if (!this.addRange(seq, end)) return -1;
+    // `readable + off` may exceed the ring size once: wrap twice at most.
+    this.ring.write(this.ring.wrap(this.ring.wrap(this.head + this.readable) + off), data, from, to);
+    return nxt;
   }
 
   private removeFirst(k: number): void {
@@ -111,6 +116,11 @@ export class ReceiveBuffer {
       return true;
     }
     if (this.rangeCount === this.maxRanges) return false;
+    if (this.lefts === NO_RANGES) {
+      // The first out-of-order segment: most connections never see one.
+      this.lefts = new Array<number>(this.maxRanges).fill(0);
+      this.rights = new Array<number>(this.maxRanges).fill(0);
+    }
     for (let k = this.rangeCount; k > i; k--) {
       this.lefts[k] = this.lefts[k - 1]!;
       this.rights[k] = this.rights[k - 1]!;
@@ -126,24 +136,36 @@ export class ReceiveBuffer {
   read(out: Uint8Array): number {
     const n = Math.min(out.length, this.readable);
     if (n === 0) return 0;
-    const first = Math.min(n, this.capacity - this.head);
-    out.set(this.bytes.subarray(this.head, this.head + first), 0);
-    if (first < n) out.set(this.bytes.subarray(0, n - first), first);
+    this.ring.read(this.head, out, 0, n);
     this.skip(n);
     return n;
   }
 
-  /** A view of the next readable bytes up to the ring's end (zero-copy read); then call {@link skip}. */
+  /** A view of the next readable bytes up to the end of their storage chunk (zero-copy read); then call {@link skip}. */
   peek(): Uint8Array {
     if (this.readable === 0) return EMPTY;
-    return this.bytes.subarray(this.head, this.head + Math.min(this.readable, this.capacity - this.head));
+    return this.ring.view(this.head, this.readable);
   }
 
-  /** Marks `n` readable bytes as consumed. */
+  /** Marks `n` readable bytes as consumed, giving back the storage they occupied. */
   skip(n: number): void {
     this.readable -= n;
-    this.head += n;
-    if (this.head >= this.capacity) this.head -= this.capacity;
-    if (this.readable === 0 && this.rangeCount === 0) this.head = 0;
+    if (this.readable === 0 && this.rangeCount === 0) {
+      this.ring.releaseAll();
+      this.head = 0;
+      return;
+    }
+    const from = this.head;
+    this.head = this.ring.wrap(this.head + n);
+    this.ring.release(from, this.head);
+  }
+
+  /** Gives back all storage and forgets everything held (the connection will not read again). */
+  release(): void {
+    this.ring.releaseAll();
+    this.head = 0;
+    this.readable = 0;
+    this.rangeCount = 0;
+    this.latestRange = -1;
   }
 }

@@ -1,13 +1,16 @@
 import { gt, leq, lt, max, min, sub } from "./seq.js";
 
+const NO_RANGES: number[] = [];
+
 /**
  * The sender's SACK scoreboard (RFC 6675 §2): which bytes above SND.UNA the peer reported holding.
  * Sorted disjoint ranges, bounded in number: a block that would need more is ignored, which only
  * costs a needless retransmission later. Bytes under SND.UNA are pruned on every cumulative ACK.
  */
 export class SackScoreboard {
-  readonly lefts: number[];
-  readonly rights: number[];
+  /** Range edges, allocated at the first SACK block (most connections never see one). */
+  lefts: number[] = NO_RANGES;
+  rights: number[] = NO_RANGES;
   count = 0;
   /** Bytes covered by the ranges. */
   sacked = 0;
@@ -15,8 +18,6 @@ export class SackScoreboard {
 
   constructor(maxRanges = 32) {
     this.maxRanges = maxRanges;
-    this.lefts = new Array<number>(maxRanges).fill(0);
-    this.rights = new Array<number>(maxRanges).fill(0);
   }
 
   /** Highest sequence number SACKed plus one (RFC 6675 HighACK side), or `una` when empty. */
@@ -62,6 +63,10 @@ export class SackScoreboard {
       return this.sacked - before;
     }
     if (this.count === this.maxRanges) return 0;
+    if (this.lefts === NO_RANGES) {
+      this.lefts = new Array<number>(this.maxRanges).fill(0);
+      this.rights = new Array<number>(this.maxRanges).fill(0);
+    }
     for (let k = this.count; k > i; k--) {
       this.lefts[k] = this.lefts[k - 1]!;
       this.rights[k] = this.rights[k - 1]!;

@@ -67,6 +67,7 @@ export function receive(c: TcpConnection, out: Uint8Array, _now: number): number
     }
   }
   if (rb.readable > 0) c.events |= TcpEvent.Readable;
+  else if (c.state === "TIME-WAIT" || c.state === "CLOSED") c.releaseBuffers(); // read to the end
   return n;
 }
 
@@ -122,8 +123,7 @@ export function close(c: TcpConnection, now: number): void {
     // Both FINs are acknowledged: nothing to tell the peer, and a reset now would only end
     // TIME-WAIT early (its purpose, RFC 9293 §3.6, outlives the socket as in Linux, where the
     // socket is gone and a timewait entry remains). Unread data is discarded.
-    const rb = c.receiveBuffer;
-    if (rb !== undefined) rb.skip(rb.readable);
+    c.releaseBuffers();
     return;
   }
   const unread = (c.receiveBuffer?.readable ?? 0) + (c.receiveBuffer?.rangeCount ?? 0);
