@@ -8,4 +8,6 @@ export default packageBuild({
   format: ["esm"],
   dts: false,
   noExternal: [/^@userstack\//],
+  // Quiet on success: `npm start` builds this before printing the URL to open. Errors still print.
+  silent: true,
 });
