@@ -1,0 +1,191 @@
+// `pnpm bench:tap`: a whole userstack stack on a TAP against the same node:http application served
+// by the kernel's own TCP over a veth pair, measured with the same tools in the same run. Run as
+// root; prints figures for the README and asserts nothing. Every device lives in namespaces the
+// benchmark creates and deletes; every load is bounded in time and count and ended by PID.
+//
+//   namespace "client" — curl, wrk and ping run here
+//     tap   10.0.0.1/24  ⇄  the stack at 10.0.0.2, in this process (openTap + createStack)
+//     veth  10.0.1.1/24  ⇄  10.0.1.2 in namespace "server": a Node process running the same app
+//
+// Measurements: (a) curl download of a 100 MB body; (b) wrk keep-alive requests/s on `/hello`
+// (-t1 -c10 -d5s); (c) ping RTT median (-c 200 -i 0.01). `bench:tap curl|wrk|ping` runs one only
+// (for `node --cpu-prof --import tsx src/stack-on-tap.bench.ts curl`).
+import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { createStack } from "@userstack/sockets";
+import { isRoot, machine, type Netns, withNetns } from "@userstack/testkit";
+import { createBodyApp } from "../test/body-app.js";
+import { bodyDigest } from "../test/deterministic-body.js";
+import { openTap } from "./index.js";
+
+const STACK = "10.0.0.2";
+const KERNEL = "10.0.1.2";
+const BULK = 100 * 2 ** 20;
+const ROUNDS = 3;
+const only = process.argv[2];
+const packageDir = fileURLToPath(new URL("..", import.meta.url));
+
+interface Row {
+  name: string;
+  unit: string;
+  stack: number;
+  kernel: number;
+  /** Whether more is better (throughput) or less (latency). */
+  higherIsBetter: boolean;
+  target: string;
+  detail: string;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!;
+
+/** curl's download speed (bytes/s) of `url`, body discarded, bounded at 60 s. */
+async function curlSpeed(ns: Netns, url: string): Promise<number> {
+  const out = await ns.exec(
+    "curl",
+    ["-sS", "--fail", "--max-time", "60", "-o", "/dev/null", "-w", "%{size_download} %{speed_download}", url],
+    { timeoutMs: 70_000 },
+  );
+  const [size, speed] = out.split(" ").map(Number);
+  if (size !== BULK) throw new Error(`curl got ${size} bytes of ${BULK} from ${url}`);
+  return speed!;
+}
+
+/** wrk's requests/s against `url`: one thread, 10 keep-alive connections, 5 s. */
+async function wrk(ns: Netns, url: string): Promise<{ rps: number; detail: string }> {
+  const out = await ns.exec("wrk", ["-t1", "-c10", "-d5s", "--latency", url], { timeoutMs: 30_000 });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out)?.[0] ?? "no errors";
+  const p50 = /50%\s+(\S+)/.exec(out)?.[1];
+  const p99 = /99%\s+(\S+)/.exec(out)?.[1];
+  return { rps, detail: `latency p50 ${p50}, p99 ${p99}, ${errors}` };
+}
+
+/** Ping round-trip times in µs: 200 requests 10 ms apart, each line's `time=`. */
+async function ping(ns: Netns, host: string): Promise<number[]> {
+  const out = await ns.exec("ping", ["-n", "-c", "200", "-i", "0.01", "-W", "1", host], {
+    timeoutMs: 30_000,
+  });
+  return [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
+}
+
+/** Starts the app on the kernel's TCP in `ns` (a Node process); resolves once it listens. */
+async function kernelApp(ns: Netns): Promise<ChildProcess> {
+  const child = ns.spawn(
+    process.execPath,
+    ["--import", "tsx", "test/child/serve-body-app.ts", KERNEL, "80", String(BULK)],
+    { cwd: packageDir, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (d) => String(d).includes("listening") && resolve());
+    child.once("exit", (code) => reject(new Error(`the kernel-side app exited (${code})`)));
+  });
+  return child;
+}
+
+async function end(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = once(child, "exit");
+  child.kill("SIGKILL");
+  await gone;
+}
+
+function print(rows: Row[]): void {
+  console.log(
+    `\n${machine()}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}\n`,
+  );
+  console.log("| measurement | userstack on TAP | kernel over veth | ratio | target | notes |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  for (const r of rows) {
+    const fmt = (v: number) => `${v.toLocaleString("en-US", { maximumFractionDigits: 2 })} ${r.unit}`;
+    console.log(
+      `| ${r.name} | ${fmt(r.stack)} | ${fmt(r.kernel)} | ${(r.stack / r.kernel).toFixed(2)} | ${r.target} | ${r.detail} |`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  if (!isRoot) {
+    console.log("bench:tap needs root (network namespaces and a TAP device); run it with sudo.");
+    return;
+  }
+  const rows: Row[] = [];
+  await withNetns("us-bench", (client) =>
+    withNetns("us-bench", async (server) => {
+      await client.sh(
+        `ip link add vb0 type veth peer name vb1 netns ${server.name} && ip addr add 10.0.1.1/24 dev vb0 && ip link set vb0 up`,
+      );
+      await server.sh("ip addr add 10.0.1.2/24 dev vb1 && ip link set vb1 up");
+      const tap = await openTap("tap0", { netns: client.name });
+      await client.sh("ip link set tap0 up && ip addr add 10.0.0.1/24 dev tap0");
+      const stack = createStack({ link: tap, ipv4: `${STACK}/24`, mac: "02:00:00:00:00:02" });
+      const app = createBodyApp();
+      stack.createServer((socket) => app.emit("connection", socket)).listen(80);
+      bodyDigest(1, BULK); // computed before measuring, as the kernel-side process does
+      const kernel = await kernelApp(server);
+      try {
+        // Both paths warm: ARP resolved, code compiled.
+        await ping(client, STACK);
+        await ping(client, KERNEL);
+        if (!only || only === "curl") {
+          const s: number[] = [];
+          const k: number[] = [];
+          for (let i = 0; i < ROUNDS; i++) {
+            s.push(await curlSpeed(client, `http://${STACK}/body?size=${BULK}&seed=1`));
+            k.push(await curlSpeed(client, `http://${KERNEL}/body?size=${BULK}&seed=1`));
+          }
+          const gbit = (b: number) => (b * 8) / 1e9;
+          rows.push({
+            name: "curl 100 MB download (median of 3)",
+            unit: "Gbit/s",
+            stack: gbit(median(s)),
+            kernel: gbit(median(k)),
+            higherIsBetter: true,
+            target: "≥ 2.5 Gbit/s",
+            detail: `stack runs ${s.map((x) => gbit(x).toFixed(2)).join(", ")}; kernel ${k.map((x) => gbit(x).toFixed(2)).join(", ")}`,
+          });
+        }
+        if (!only || only === "wrk") {
+          const s = await wrk(client, `http://${STACK}/hello`);
+          const k = await wrk(client, `http://${KERNEL}/hello`);
+          rows.push({
+            name: "wrk -t1 -c10 -d5s, node:http `/hello`",
+            unit: "req/s",
+            stack: s.rps,
+            kernel: k.rps,
+            higherIsBetter: true,
+            target: "≥ 0.70 of the kernel's",
+            detail: `stack ${s.detail}; kernel ${k.detail}`,
+          });
+        }
+        if (!only || only === "ping") {
+          const s = await ping(client, STACK);
+          const k = await ping(client, KERNEL);
+          rows.push({
+            name: "ping RTT median (-c 200 -i 0.01)",
+            unit: "µs",
+            stack: median(s),
+            kernel: median(k),
+            higherIsBetter: false,
+            target: "≤ 75 µs",
+            detail: `stack p90 ${quantile(s, 0.9).toFixed(0)} µs, ${s.length}/200 replies; kernel p90 ${quantile(k, 0.9).toFixed(0)} µs, ${k.length}/200`,
+          });
+        }
+      } finally {
+        await end(kernel);
+        await stack.close();
+      }
+    }),
+  );
+  print(rows);
+}
+
+await main();
