@@ -1,5 +1,6 @@
-import { chmodSync, lstatSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
+import { dirname } from "node:path";
 import { isMainThread } from "node:worker_threads";
 import { DaemonError, listenError } from "./daemon-errors.js";
 import { defaultSocketPath, MAX_SOCKET_PATH } from "./socket-path.js";
@@ -64,6 +65,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const mode = options.mode ?? 0o600;
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH)
     throw listenError(path, Object.assign(new Error("path too long"), { code: "ENAMETOOLONG" }));
+  // libuv reports a missing directory as EACCES when binding a UNIX socket: look first.
+  if (!existsSync(dirname(path)))
+    throw listenError(path, Object.assign(new Error("no such directory"), { code: "ENOENT" }));
   await clearStale(path, options.log);
   const service = new StackService(options);
   const server = createServer({ allowHalfOpen: false }, (socket) => {
