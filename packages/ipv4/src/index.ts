@@ -17,6 +17,7 @@ export {
 export {
   foldSum,
   internetChecksum,
+  jsSum,
   onesComplementSum,
   pseudoHeaderSum,
   updateChecksum,
