@@ -130,7 +130,8 @@ function parse(argv: string[]): {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
   } catch (e) {
-    fail((e as Error).message.split("\n")[0]!);
+    // Node's own message, cut to its first sentence ("Unknown option '--x'.").
+    fail(`${(e as Error).message.split(/\.\s|\n/)[0]!.replace(/\.$/, "")}.`);
   }
   const v = parsed.values;
   const base = { socket: v.socket ?? defaultSocketPath(), quiet: v.quiet ?? false };
