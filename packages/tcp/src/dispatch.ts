@@ -1,3 +1,4 @@
+import { put32 } from "@userstack/wire";
 import type { TcpConnection } from "./connection.js";
 import { TcpSegmentOut, type TcpSink } from "./segment-out.js";
 import { add, gt, leq, lt, max, sub } from "./seq.js";
@@ -13,20 +14,18 @@ import { runTimers } from "./timeouts.js";
 const OUT = new TcpSegmentOut();
 const EMPTY = new Uint8Array(0);
 
-// Reused option objects (no allocation per segment).
+// Reused option objects for SYNs (no allocation per segment). Other segments get their option
+// bytes written directly (see writeOptions).
 const NOP: TcpOption = { kind: 1 };
 const MSS_OPT = { kind: 2 as const, mss: 0 };
 const WS_OPT = { kind: 3 as const, shift: 0 };
 const SACK_PERM: TcpOption = { kind: 4 };
 const TS_OPT = { kind: 8 as const, tsVal: 0, tsEcr: 0 };
-const SACK_BLOCKS: number[] = [];
-const SACK_OPT = { kind: 5 as const, blocks: SACK_BLOCKS };
-// The option lists of non-SYN segments, prebuilt (Linux's layout: NOP NOP before each).
-const OPTS_NONE: TcpOption[] = [];
-const OPTS_TS: TcpOption[] = [NOP, NOP, TS_OPT];
-const OPTS_SACK: TcpOption[] = [NOP, NOP, SACK_OPT];
-const OPTS_TS_SACK: TcpOption[] = [NOP, NOP, TS_OPT, NOP, NOP, SACK_OPT];
 const SYN_OPTS: TcpOption[] = [];
+/** NOP, NOP, kind 8, length 10: the timestamps option as Linux aligns it (RFC 7323 Appendix A). */
+const TS_HEAD = 0x0101080a;
+/** NOP, NOP, kind 5: the SACK option's head; its length byte follows (RFC 2018 §3). */
+const SACK_HEAD = 0x010105;
 
 export function dispatch(c: TcpConnection, now: number, sink: TcpSink, budget: number): number {
   runTimers(c, now);
@@ -100,7 +99,7 @@ function emitReset(c: TcpConnection, sink: TcpSink): void {
   h.ack = c.rstFlags & TcpFlag.ACK ? c.rstAck : 0;
   h.flags = c.rstFlags;
   h.window = 0;
-  h.options = OPTS_NONE;
+  h.optionLength = 0;
   OUT.clearPayload();
   c.stats.segmentsOut++;
   sink(OUT);
@@ -131,7 +130,6 @@ function emitSyn(c: TcpConnection, now: number, sink: TcpSink): void {
   h.window = Math.min(space, 0xffff);
   const o = SYN_OPTS;
   o.length = 0;
-  h.options = o;
   MSS_OPT.mss = c.rcvMss;
   o.push(MSS_OPT);
   // Our SYN offers what the configuration enables; a SYN-ACK only what the peer offered too.
@@ -150,6 +148,7 @@ function emitSyn(c: TcpConnection, now: number, sink: TcpSink): void {
     WS_OPT.shift = c.offeredWscale;
     o.push(NOP, WS_OPT);
   }
+  h.options = o;
   OUT.clearPayload();
   if (c.synSentAt < 0) c.synSentAt = now;
   c.sndNxt = add(c.iss, 1);
@@ -185,25 +184,7 @@ function emit(c: TcpConnection, now: number, sink: TcpSink, seq: number, len: nu
   h.window = field;
   const edge = add(c.rcvNxt, field << c.rcvWscale);
   if (gt(edge, c.rcvAdvEdge)) c.rcvAdvEdge = edge;
-  h.options = OPTS_NONE;
-  if (c.tsOk) {
-    TS_OPT.tsVal = c.tsNow(now);
-    TS_OPT.tsEcr = c.tsRecent;
-    h.options = OPTS_TS;
-  }
-  const most = sackBlocks(c);
-  if (most > 0) {
-    const rb = c.receiveBuffer!;
-    h.options = c.tsOk ? OPTS_TS_SACK : OPTS_SACK;
-    // RFC 2018 §4: the first block reports the most recently received segment's range, then the
-    // others, as many as fit.
-    SACK_BLOCKS.length = 0;
-    const latest = rb.latestRange >= 0 ? rb.latestRange : rb.rangeCount - 1;
-    SACK_BLOCKS.push(rb.lefts[latest]!, rb.rights[latest]!);
-    for (let i = rb.rangeCount - 1; i >= 0 && SACK_BLOCKS.length < 2 * most; i--) {
-      if (i !== latest) SACK_BLOCKS.push(rb.lefts[i]!, rb.rights[i]!);
-    }
-  }
+  writeOptions(c, now);
   if (len > 0) {
     const sb = c.sendBuffer!;
     const off = sub(seq, c.sndBufSeq);
@@ -242,6 +223,43 @@ function sackBlocks(c: TcpConnection): number {
 export function currentMss(c: TcpConnection): number {
   const n = sackBlocks(c);
   return n === 0 ? c.sndMss : Math.max(c.sndMss - 4 - 8 * n, 1);
+}
+
+/**
+ * The options of a synchronized segment, written as bytes into the reused header in Linux's
+ * layout: NOP NOP timestamps (RFC 7323 §3.2, Appendix A), then NOP NOP SACK blocks (RFC 2018 §3)
+ * when out-of-order data is held. 12 + 4 + 8n bytes at most 40 (n ≤ 3 beside timestamps).
+ */
+function writeOptions(c: TcpConnection, now: number): void {
+  const h = OUT.header;
+  const o = h.optionBytes;
+  let p = 0;
+  if (c.tsOk) {
+    put32(o, 0, TS_HEAD);
+    put32(o, 4, c.tsNow(now));
+    put32(o, 8, c.tsRecent);
+    p = 12;
+  }
+  const n = sackBlocks(c);
+  if (n > 0) {
+    const rb = c.receiveBuffer!;
+    put32(o, p, (SACK_HEAD << 8) | (2 + 8 * n));
+    p += 4;
+    // RFC 2018 §4: the first block reports the most recently received segment's range, then the
+    // others, the latest first, as many as fit.
+    const latest = rb.latestRange >= 0 ? rb.latestRange : rb.rangeCount - 1;
+    put32(o, p, rb.lefts[latest]!);
+    put32(o, p + 4, rb.rights[latest]!);
+    p += 8;
+    for (let i = rb.rangeCount - 1, k = 1; i >= 0 && k < n; i--) {
+      if (i === latest) continue;
+      put32(o, p, rb.lefts[i]!);
+      put32(o, p + 4, rb.rights[i]!);
+      p += 8;
+      k++;
+    }
+  }
+  h.optionLength = p;
 }
 
 /** RFC 6675 §4 pipe: bytes believed in the network during SACK recovery. */

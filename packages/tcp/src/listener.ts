@@ -7,6 +7,7 @@ import { TcpSegmentOut, type TcpSink } from "./segment-out.js";
 import { add } from "./seq.js";
 import { newDrops, type TcpDrops } from "./stats.js";
 import { checkCookie, cookieIsn, cookieTsOptions, cookieTsVal } from "./syn-cookie.js";
+import type { TcpOption } from "./tcp-option.js";
 import { TcpFlag, type TcpView } from "./tcp-segment.js";
 import type { TupleHash } from "./tuple-hash.js";
 import { abort } from "./user-calls.js";
@@ -49,6 +50,13 @@ class Reply {
 }
 
 const OUT = new TcpSegmentOut();
+// Reused option objects: a SYN flood answered with cookies allocates nothing per reply.
+const NOP: TcpOption = { kind: 1 };
+const MSS_OPT = { kind: 2 as const, mss: 0 };
+const WS_OPT = { kind: 3 as const, shift: 0 };
+const SACK_PERM: TcpOption = { kind: 4 };
+const TS_OPT = { kind: 8 as const, tsVal: 0, tsEcr: 0 };
+const SYN_ACK_OPTS: TcpOption[] = [];
 
 /**
  * A passive OPEN on a local port (RFC 9293 §3.10.7.2, LISTEN). It creates a connection per
@@ -320,17 +328,25 @@ export class TcpListener implements ConnectionParent {
       h.flags = r.flags;
       h.window = r.window;
       h.urgentPointer = 0;
-      const o = h.options;
+      const o = SYN_ACK_OPTS;
       o.length = 0;
       if (r.flags & TcpFlag.SYN) {
-        o.push({ kind: 2, mss: r.mss });
+        // Linux's layout, as the connection's own SYN-ACK (dispatch.ts emitSyn).
+        MSS_OPT.mss = r.mss;
+        o.push(MSS_OPT);
         if (r.hasTs) {
-          if (r.sackOk) o.push({ kind: 4 });
-          else o.push({ kind: 1 }, { kind: 1 });
-          o.push({ kind: 8, tsVal: r.tsVal, tsEcr: r.tsEcr });
+          if (r.sackOk) o.push(SACK_PERM);
+          else o.push(NOP, NOP);
+          TS_OPT.tsVal = r.tsVal;
+          TS_OPT.tsEcr = r.tsEcr;
+          o.push(TS_OPT);
         }
-        if (r.wscale >= 0) o.push({ kind: 1 }, { kind: 3, shift: r.wscale });
+        if (r.wscale >= 0) {
+          WS_OPT.shift = r.wscale;
+          o.push(NOP, WS_OPT);
+        }
       }
+      h.options = o;
       OUT.clearPayload();
       this.stats.segmentsOut++;
       sent++;
