@@ -12,7 +12,6 @@ import {
   decodeTcp,
   type TcpConnection,
   TcpEngine,
-  TcpEvent,
   type TcpSegmentOut,
   writeTcpSegment,
 } from "@userstack/tcp";

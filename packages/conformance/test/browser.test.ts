@@ -77,7 +77,9 @@ describe.skipIf(skip)("the protocol packages in a browser", () => {
         (f) => (globalThis as unknown as { runSmoke(f: string[]): unknown }).runSmoke(f),
         input,
       )) as Record<string, unknown>;
-      const ua = await page.evaluate(() => navigator.userAgent);
+      const ua = await page.evaluate(
+        () => (globalThis as unknown as { navigator: { userAgent: string } }).navigator.userAgent,
+      );
       expect(ua).toContain("Chrome");
       expect(errors).toEqual([]);
       expect(result.arp).toBe("66:d9:aa:c2:02:d4 asks who has 10.9.0.2");
