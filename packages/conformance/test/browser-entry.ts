@@ -17,7 +17,8 @@ import {
 } from "@userstack/tcp";
 import { DecodeError, fromHex } from "@userstack/wire";
 
-declare const globalThis: { runSmoke?: (frames: string[]) => unknown };
+/** The page's global object, where the test finds the smoke function. */
+const page = globalThis as unknown as { runSmoke?: (frames: string[]) => unknown };
 
 function must<T>(x: T | DecodeError): T {
   if (x instanceof DecodeError) throw new Error(String(x));
@@ -86,7 +87,7 @@ function tcpTransfer(bytes: number): { received: number; sum: number; closed: bo
   };
 }
 
-globalThis.runSmoke = (framesHex: string[]) => {
+page.runSmoke = (framesHex: string[]) => {
   const frames = framesHex.map(fromHex);
   const out: Record<string, unknown> = {};
   const arpFrame = must(decodeEthernet(frames[0]!));
