@@ -12,7 +12,7 @@ import { segmentArrives } from "./segment-arrives.js";
 import type { TcpSink } from "./segment-out.js";
 import { SendBuffer } from "./send-buffer.js";
 import { add, sub } from "./seq.js";
-import { newStats, type TcpDrops, type TcpStats } from "./stats.js";
+import { copyStats, newDrops, newStats, type TcpStats } from "./stats.js";
 import type { TcpView } from "./tcp-segment.js";
 import { icmpError, keepAliveApplies, nextDeadline } from "./timeouts.js";
 import { abort, close, receive, send, shutdown } from "./user-calls.js";
@@ -74,6 +74,49 @@ export interface TcpStatus extends TcpStats {
   windowScaling: boolean;
   timestamps: boolean;
   sack: boolean;
+}
+
+/**
+ * An empty status, every field present in one order (an object literal, not a spread: V8 builds a
+ * spread of this many fields in dictionary mode, about 100 µs a call on Node 20).
+ */
+function newStatus(): TcpStatus {
+  return {
+    segmentsIn: 0,
+    segmentsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    bytesAcked: 0,
+    retransmits: 0,
+    timeouts: 0,
+    fastRecoveries: 0,
+    sackedBytes: 0,
+    dupAcks: 0,
+    outOfOrder: 0,
+    windowProbes: 0,
+    keepAliveProbes: 0,
+    challengeAcks: 0,
+    drops: newDrops(),
+    state: "CLOSED",
+    srtt: 0,
+    rttvar: 0,
+    rto: 0,
+    minRtt: 0,
+    cwnd: 0,
+    ssthresh: 0,
+    mss: 0,
+    sendWindow: 0,
+    receiveWindow: 0,
+    inFlight: 0,
+    sendQueued: 0,
+    receiveQueued: 0,
+    bufferBytes: 0,
+    sackedNow: 0,
+    congestionControl: "",
+    windowScaling: false,
+    timestamps: false,
+    sack: false,
+  };
 }
 
 /** Parent of a passively opened connection (the listener); internal contract. */
@@ -424,32 +467,34 @@ export class TcpConnection {
     return e;
   }
 
-  /** STATUS (RFC 9293 §3.10.6): a fresh snapshot. */
-  status(): TcpStatus {
-    const s = this.stats;
-    return {
-      ...s,
-      drops: { ...s.drops } as TcpDrops,
-      state: this.state,
-      srtt: this.rtt.srtt,
-      rttvar: this.rtt.rttvar,
-      rto: this.rtt.rto,
-      minRtt: this.rtt.minRtt,
-      cwnd: this.window.cwnd,
-      ssthresh: this.window.ssthresh,
-      mss: this.sndMss,
-      sendWindow: this.sndWnd,
-      receiveWindow: Math.max(0, sub(this.rcvAdvEdge, this.rcvNxt)),
-      inFlight: sub(this.sndMax, this.sndUna),
-      sendQueued: this.sendQueued,
-      receiveQueued: this.readableLength,
-      bufferBytes: this.bufferBytes,
-      sackedNow: this.scoreboard.sacked,
-      congestionControl: this.cc.name,
-      windowScaling: this.sndWscale > 0 || this.rcvWscale > 0,
-      timestamps: this.tsOk,
-      sack: this.sackOk,
-    };
+  /**
+   * STATUS (RFC 9293 §3.10.6): a snapshot of the state and counters. With `into` (an object an
+   * earlier call returned) it is filled in place and nothing is allocated, for a glue that
+   * polls many connections.
+   */
+  status(into?: TcpStatus): TcpStatus {
+    const st = into ?? newStatus();
+    copyStats(this.stats, st);
+    st.state = this.state;
+    st.srtt = this.rtt.srtt;
+    st.rttvar = this.rtt.rttvar;
+    st.rto = this.rtt.rto;
+    st.minRtt = this.rtt.minRtt;
+    st.cwnd = this.window.cwnd;
+    st.ssthresh = this.window.ssthresh;
+    st.mss = this.sndMss;
+    st.sendWindow = this.sndWnd;
+    st.receiveWindow = Math.max(0, sub(this.rcvAdvEdge, this.rcvNxt));
+    st.inFlight = sub(this.sndMax, this.sndUna);
+    st.sendQueued = this.sendQueued;
+    st.receiveQueued = this.readableLength;
+    st.bufferBytes = this.bufferBytes;
+    st.sackedNow = this.scoreboard.sacked;
+    st.congestionControl = this.cc.name;
+    st.windowScaling = this.sndWscale > 0 || this.rcvWscale > 0;
+    st.timestamps = this.tsOk;
+    st.sack = this.sackOk;
+    return st;
   }
 
   // ---- internal helpers shared by the §3.10 modules ----

@@ -81,7 +81,7 @@ export function segmentArrives(c: TcpConnection, seg: TcpView, now: number): Tcp
   if (!checkAck(c, seg, now)) return TcpInput.Done;
   // sixth: URG — the urgent mechanism is deprecated for new applications (RFC 6093 §6); urgent
   // data is delivered inline with the rest, as with SO_OOBINLINE.
-  processText(c, now, seg.seq, seg.payload);
+  processText(c, now, seg.seq, seg.bytes, seg.headerLength, seg.bytes.length);
   checkFin(c, seg, now);
   return TcpInput.Done;
 }
@@ -188,7 +188,7 @@ function onSynSent(c: TcpConnection, seg: TcpView, now: number): void {
     established(c, now);
     // Data or FIN on a SYN-ACK: "continue processing at the sixth step".
     if (seg.payloadLength > 0 || seg.fin) {
-      processText(c, now, add(seg.seq, 1), seg.payload);
+      processText(c, now, add(seg.seq, 1), seg.bytes, seg.headerLength, seg.bytes.length);
       checkFin(c, seg, now);
     }
     return;
@@ -527,18 +527,27 @@ function enterTimeWait(c: TcpConnection, now: number): void {
 }
 
 /**
- * seventh: process the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2). `seq` is the sequence
- * number of the first payload byte. Data before RCV.NXT is trimmed, data beyond the buffer space
- * dropped (RFC 9293 §3.10.7.4: "segments with higher beginning sequence numbers SHOULD be held for
- * later processing" — out-of-order data is kept, bounded by the ring).
+ * seventh: process the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2): `bytes[from..to)`,
+ * whose first byte has sequence number `seq` (offsets into the received segment, so that no view
+ * is made of it: the copy into the ring is the one pass over the payload). Data before RCV.NXT is
+ * trimmed, data beyond the buffer space dropped (RFC 9293 §3.10.7.4: "segments with higher
+ * beginning sequence numbers SHOULD be held for later processing" — out-of-order data is kept,
+ * bounded by the ring).
  */
-export function processText(c: TcpConnection, now: number, seq: number, data: Uint8Array): void {
-  if (data.length === 0) return;
+export function processText(
+  c: TcpConnection,
+  now: number,
+  seq: number,
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+): void {
+  if (to <= from) return;
   if (c.state !== "ESTABLISHED" && c.state !== "FIN-WAIT-1" && c.state !== "FIN-WAIT-2") return;
   if (c.finReceived) return;
   if (c.userClosed) {
     // Linux (tcp_rcv_state_process): new data for a socket closed for reading draws a reset.
-    if (gt(add(seq, data.length), c.rcvNxt)) {
+    if (gt(add(seq, to - from), c.rcvNxt)) {
       c.stats.drops.afterClose++;
       c.queueReset(c.sndMax, 0, false);
       c.fail("ECONNRESET");
@@ -547,9 +556,10 @@ export function processText(c: TcpConnection, now: number, seq: number, data: Ui
   }
   const rb = c.receiveBuffer!;
   let s = seq;
-  let d = data;
+  let start = from;
+  let end = to;
   if (lt(s, c.rcvNxt)) {
-    d = d.subarray(sub(c.rcvNxt, s));
+    start = Math.min(end, start + sub(c.rcvNxt, s));
     s = c.rcvNxt;
   }
   const room = rb.space - sub(s, c.rcvNxt);
@@ -559,18 +569,18 @@ export function processText(c: TcpConnection, now: number, seq: number, data: Ui
     c.wantOutput = true;
     return;
   }
-  if (d.length > room) {
+  if (end - start > room) {
     c.stats.drops.noBuffer++;
-    d = d.subarray(0, room);
+    end = start + room;
   }
-  if (d.length === 0) {
+  if (end === start) {
     // Entirely old: a retransmission of data we hold; the ACK tells the peer (RFC 5681 §4.2).
     c.ackNow = true;
     c.wantOutput = true;
     return;
   }
   const hadOutOfOrder = rb.rangeCount > 0;
-  const next = rb.store(c.rcvNxt, s, d);
+  const next = rb.store(c.rcvNxt, s, bytes, start, end);
   if (next < 0) {
     c.stats.drops.outOfOrderFull++;
     c.ackNow = true;

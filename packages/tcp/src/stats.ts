@@ -93,3 +93,35 @@ export function newStats(): TcpStats {
     drops: newDrops(),
   };
 }
+
+/** Copies every counter of `from` into `into` (its `drops` object included, reused). */
+export function copyStats(from: TcpStats, into: TcpStats): void {
+  into.segmentsIn = from.segmentsIn;
+  into.segmentsOut = from.segmentsOut;
+  into.bytesIn = from.bytesIn;
+  into.bytesOut = from.bytesOut;
+  into.bytesAcked = from.bytesAcked;
+  into.retransmits = from.retransmits;
+  into.timeouts = from.timeouts;
+  into.fastRecoveries = from.fastRecoveries;
+  into.sackedBytes = from.sackedBytes;
+  into.dupAcks = from.dupAcks;
+  into.outOfOrder = from.outOfOrder;
+  into.windowProbes = from.windowProbes;
+  into.keepAliveProbes = from.keepAliveProbes;
+  into.challengeAcks = from.challengeAcks;
+  const d = from.drops;
+  const e = into.drops;
+  e.outOfWindow = d.outOfWindow;
+  e.paws = d.paws;
+  e.badAck = d.badAck;
+  e.badRst = d.badRst;
+  e.badSyn = d.badSyn;
+  e.noAck = d.noAck;
+  e.noBuffer = d.noBuffer;
+  e.outOfOrderFull = d.outOfOrderFull;
+  e.afterClose = d.afterClose;
+  e.rateLimited = d.rateLimited;
+  e.listenOverflow = d.listenOverflow;
+  e.badCookie = d.badCookie;
+}

@@ -172,6 +172,9 @@ export class TcpView {
   }
 }
 
+/** The error for a bad checksum, shared: corrupted traffic costs no allocation (its fields are read-only). */
+const BAD_CHECKSUM = new DecodeError("tcp", "bad-checksum", F.checksum);
+
 /**
  * Validates a TCP segment (header, options, and — when the IPv4 addresses are given — the
  * checksum over the pseudo-header) and returns a view of it, or a {@link DecodeError}: `truncated`
@@ -180,9 +183,10 @@ export class TcpView {
  * kind, `bad-checksum` when the checksum does not verify. `bytes` must end where the IP payload
  * ends. Never throws.
  *
- * `into` reuses a view instead of allocating one (a receive loop can decode every segment into
- * the same view: the engine keeps nothing of it after `input` returns). After an error `into`
- * holds nothing valid.
+ * `into` reuses a view instead of allocating one: a receive loop should decode every segment
+ * into the same view (the engine keeps nothing of it after `input` returns). With it, decoding a
+ * valid segment allocates nothing, and neither does a bad checksum (a shared error); other
+ * malformed input returns a new {@link DecodeError}. After an error `into` holds nothing valid.
  */
 export function decodeTcp(
   bytes: Uint8Array,
@@ -197,7 +201,7 @@ export function decodeTcp(
   if (hl > len) return new DecodeError("tcp", "truncated", len, `data offset ${hl / 4}`);
   if (source !== undefined && destination !== undefined) {
     const sum = onesComplementSum(bytes, 0, len, pseudoHeaderSum(source, destination, TCP_PROTOCOL, len));
-    if (sum !== 0xffff) return new DecodeError("tcp", "bad-checksum", F.checksum);
+    if (sum !== 0xffff) return BAD_CHECKSUM;
   }
   let view: TcpView;
   if (into === undefined) view = new TcpView(bytes, hl);

@@ -472,6 +472,29 @@ describe("RST and SYN on a synchronized connection (RFC 5961)", () => {
   });
 });
 
+describe("STATUS", () => {
+  it("status() is a snapshot; status(into) refills an earlier snapshot without allocating a new one", () => {
+    const { h, c } = clientEstablished({ noDelay: true }, [{ kind: 2, mss: 1000 }]);
+    const before = c.status();
+    c.write(new Uint8Array(2500), h.now);
+    h.recv();
+    h.send({ seq: PEER_ISS + 1 + 100_000, ack: c.sndNxt, flags: ACK, payload: "far" });
+    const after = c.status();
+    // The first snapshot did not move with the connection.
+    expect([before.segmentsOut, before.bytesOut, before.inFlight, before.drops.outOfWindow]).toEqual([
+      2, 0, 0, 0,
+    ]);
+    expect([after.bytesOut, after.inFlight, after.sendQueued, after.drops.outOfWindow]).toEqual([
+      2500, 2500, 2500, 1,
+    ]);
+    const drops = before.drops;
+    expect(c.status(before)).toBe(before);
+    expect(before.drops).toBe(drops); // the nested counters are refilled in place too
+    expect(before).toEqual(after);
+    expect(Object.keys(before)).toEqual(Object.keys(after));
+  });
+});
+
 describe("keepalive and ICMP", () => {
   it("keepalive probes an idle connection and times out when unanswered", () => {
     const { h, c } = clientEstablished(
