@@ -76,8 +76,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     await session.close();
     throw e;
   }
-  onShutdown(NAME, async () => {
+  onShutdown(NAME, async (signal) => {
+    process.stderr.write(`${NAME}: ${signal}, stopping\n`);
     await session.close();
+    return 130; // interrupted, as a shell reports it
   });
   const progress = !values.quiet && total >= PROGRESS_FROM ? progressPrinter(process.stderr) : undefined;
   try {

@@ -82,6 +82,26 @@ describe("echo-server and echo-client in two processes, memory driver", () => {
     await server.stop();
   });
 
+  it("interrupts a client mid-transfer (exit 130, the server sees a reset and keeps serving), stops on SIGTERM", async () => {
+    const { server, port } = await startServer([]);
+    const client = new Program(CLIENT, ["--size", "4G", "127.0.0.1", "long", String(port)]);
+    running.push(client);
+    for (let i = 0; i < 500 && !/echoed [1-9]/.test(client.stderr); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(client.stderr).toMatch(
+      /^sent [\d.]+ [KMG]iB, echoed [\d.]+ [KMG]iB of 4\.0 GiB \(\d+%\), [\d.]+ Mbit\/s$/m,
+    );
+    const { code } = await client.stop("SIGINT");
+    expect(code).toBe(130);
+    expect(client.stderr).toContain("echo-client: SIGINT, stopping");
+    await server.waitFor(/Client 10\.0\.2\.2:\d+: \S+ ECONNRESET/);
+    const again = await run(CLIENT, ["127.0.0.1", "still there?", String(port)]);
+    expect(again.stdout.split("\n")[0]).toBe("Received: still there?");
+    const stopped = await server.stop("SIGTERM");
+    expect(stopped.code).toBe(0);
+    expect(server.stdout).toContain("echo-server: SIGTERM, closing 0 connections");
+  });
+
   it("serves several client processes at once", async () => {
     const { server, port } = await startServer([]);
     const clients = await Promise.all(

@@ -2,6 +2,9 @@ import net from "node:net";
 import type { Stack } from "@userstack/sockets";
 import { type SpliceCounts, splice } from "./splice.js";
 
+/** Host connections carried at once; further ones are closed on arrival by net.Server. */
+const MAX_FLOWS = 4096;
+
 /** One host connection being carried into the virtual network. */
 export interface ForwardedFlow {
   /** The host program's end, e.g. curl at 127.0.0.1:53312. */
@@ -34,6 +37,8 @@ export class HostForwarder {
     readonly host: { address: string; port: number },
   ) {
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.carry(s));
+    // Bounded like everything a peer can make us hold: beyond this, the kernel refuses for us.
+    this.server.maxConnections = MAX_FLOWS;
   }
 
   /** Starts listening; rejects with one sentence when the port is taken or privileged. */

@@ -2,11 +2,12 @@
 const SHUTDOWN_LIMIT_MS = 5000;
 
 /**
- * Runs `stop` once on the first SIGINT (Ctrl-C) or SIGTERM, then exits with code 0 — or with 1 if
- * `stop` fails or takes longer than five seconds. A second signal exits at once with 130, as a
- * shell expects from an interrupted program. Returns a function that removes the handlers.
+ * Runs `stop` once on the first SIGINT (Ctrl-C) or SIGTERM, then exits with the code it returns
+ * (0 by default) — or with 1 if `stop` fails or takes longer than five seconds. A second signal
+ * exits at once with 130, as a shell expects from an interrupted program. Returns a function that
+ * removes the handlers.
  */
-export function onShutdown(name: string, stop: (signal: NodeJS.Signals) => Promise<void>): () => void {
+export function onShutdown(name: string, stop: (signal: NodeJS.Signals) => Promise<unknown>): () => void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -20,7 +21,7 @@ export function onShutdown(name: string, stop: (signal: NodeJS.Signals) => Promi
     }, SHUTDOWN_LIMIT_MS);
     limit.unref();
     stop(signal).then(
-      () => process.exit(0),
+      (code) => process.exit(typeof code === "number" ? code : 0),
       (e: unknown) => {
         process.stderr.write(`${name}: shutdown failed: ${e instanceof Error ? e.message : String(e)}\n`);
         process.exit(1);
