@@ -28,8 +28,3 @@ export function patternStream(n: number): Readable {
     },
   });
 }
-
-/** The byte at `offset` of a pattern body, for checking one without building it. */
-export function patternByte(offset: number): number {
-  return PATTERN.charCodeAt(offset % 64);
-}

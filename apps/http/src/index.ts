@@ -1,4 +1,4 @@
-export { MAX_PATTERN_BYTES, PATTERN, patternByte, patternStream } from "./byte-pattern.js";
+export { MAX_PATTERN_BYTES, PATTERN, patternStream } from "./byte-pattern.js";
 export {
   ConnectionHistory,
   type ConnectionHistoryOptions,
