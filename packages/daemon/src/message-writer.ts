@@ -6,6 +6,8 @@ const DATA_HEADER = LENGTH_PREFIX + 5;
 
 /** A new buffer is at least this large; a message that needs more gets a buffer of its size. */
 const CHUNK = 64 * 1024;
+/** The smallest buffer for a transferring transport. */
+const MIN_TRANSFER = 1024;
 
 /**
  * Builds batches of protocol messages and hands each batch to the transport once per synchronous
@@ -28,6 +30,8 @@ export class MessageWriter {
   private lastHandle = 0;
   private scheduled = false;
   private closed = false;
+  /** The size of the next transferred buffer: twice the last batch, within bounds. */
+  private lastBatch = MIN_TRANSFER;
   /** Bytes handed to the transport. */
   bytesOut = 0;
 
@@ -106,6 +110,7 @@ export class MessageWriter {
     const batch = this.buf.subarray(this.start, this.at);
     this.bytesOut += batch.length;
     if (this.transfers) {
+      this.lastBatch = Math.min(Math.max(batch.length * 2, MIN_TRANSFER), CHUNK * 4);
       this.buf = new Uint8Array(0);
       this.start = this.at = 0;
     } else {
@@ -128,7 +133,9 @@ export class MessageWriter {
       this.flush();
       this.scheduled = wasScheduled;
     }
-    this.buf = this.allocate(Math.max(n, CHUNK));
+    // A transferred buffer is used once: size it like the last batch (small for request/response
+    // traffic, large for bulk), not a fixed chunk that would be mostly zero-filled waste.
+    this.buf = this.allocate(Math.max(n, this.transfers ? this.lastBatch : CHUNK));
     this.start = this.at = 0;
   }
 
