@@ -8,6 +8,8 @@ export {
   type StackOptions,
 } from "./create-stack.js";
 export { ArgumentError, SocketError, type SocketErrorCode } from "./errors.js";
+export type { PingResult } from "./link-path.js";
+export type { InterfaceInfo } from "./network-path.js";
 export type { ServerListenOptions, ServerOptions, UserstackServer } from "./node/server.js";
 export type { SocketConnectOptions, UserstackSocket, UserstackSocketOptions } from "./node/socket.js";
 export type {
