@@ -99,13 +99,23 @@ export class DaemonSocket implements EndpointOwner {
     if (how === "abort" || this.overflow.length === 0) this.end();
   }
 
-  /** The client went away: reset the connection (a dead process's sockets are released). */
+  /**
+   * The client went away: reset the connection (a dead process's sockets are released). True when
+   * a live connection was reset. One in TIME-WAIT is left to end on its own, as the kernel keeps a
+   * dead process's TIME-WAIT sockets (RFC 9293 §3.6: it guards against old duplicates).
+   */
   release(): boolean {
     if (this.done) return false;
-    const live = this.ep.state !== "CLOSED" && this.ep.state !== "TIME-WAIT";
+    const state = this.ep.state;
+    if (state === "CLOSED" || state === "TIME-WAIT") {
+      this.done = true;
+      this.ep.owner = undefined;
+      this.session.forget(this.handle);
+      return false;
+    }
     this.closing = "abort";
     this.end();
-    return live;
+    return true;
   }
 
   /** Pushes data, forwards events and grants send credit, as far as each may go now. */
