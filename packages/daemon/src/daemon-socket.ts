@@ -15,6 +15,9 @@ export interface SocketSession {
   countOverrun(): void;
 }
 
+/** A client cannot make the daemon owe it more than this per socket, whatever it grants. */
+const MAX_READ_CREDIT = 64 * 1024 * 1024;
+
 /** Forwarded to the client as they happen; Readable and Writable the client derives itself. */
 const FORWARDED = TcpEvent.Established | TcpEvent.PeerFin | TcpEvent.Closed | TcpEvent.Error;
 
@@ -54,7 +57,7 @@ export class DaemonSocket implements EndpointOwner {
     private readonly sendBufferSize: number,
     readWindow: number,
   ) {
-    this.readCredit = readWindow;
+    this.readCredit = Math.min(readWindow, MAX_READ_CREDIT);
     // The client starts with the whole (empty) send buffer as its credit.
     this.granted = sendBufferSize - ep.sendQueued;
     this.reported = ep.state;
@@ -82,8 +85,7 @@ export class DaemonSocket implements EndpointOwner {
   }
 
   addReadCredit(n: number): void {
-    // Bounded: a client cannot make the daemon owe it more than 64 MiB per socket.
-    this.readCredit = Math.min(this.readCredit + n, 64 * 1024 * 1024);
+    this.readCredit = Math.min(this.readCredit + n, MAX_READ_CREDIT);
     this.service();
   }
 

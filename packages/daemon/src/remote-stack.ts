@@ -13,7 +13,7 @@ import {
   type Timed,
   TimerQueue,
 } from "@userstack/sockets";
-import type { TcpStatus } from "@userstack/tcp";
+import { TcpEvent, type TcpStatus } from "@userstack/tcp";
 import { put16, put32, u16, u32 } from "@userstack/wire";
 import { DebugChannel } from "./debug-channel.js";
 import { MessageReader } from "./message-reader.js";
@@ -254,7 +254,7 @@ export class RemoteStack extends EventEmitter implements SocketHost, SocketFaces
     for (const l of [...this.listening.values()]) this.unlisten(l);
     for (const ep of [...this.endpoints.values()]) {
       if (ep.state !== "CLOSED" && ep.state !== "TIME-WAIT") ep.abort();
-      this.notify(ep, 0x10 /* Closed */);
+      this.notify(ep, TcpEvent.Closed);
     }
     this.deliverNotices();
     this.writer.flush();

@@ -85,6 +85,25 @@ describe("the debug gate", () => {
     expect(gate.withheldCount).toBe(0);
   });
 
+  it("bounds what it withholds: past the limit, withhold acts as drop", () => {
+    const gate = new SegmentGate(4096, 50);
+    const { s, events } = subscriber();
+    gate.subscribe(s, 1, {
+      remoteAddress: 0,
+      localPort: 0,
+      remotePort: 0,
+      events: DebugEvents.Outgoing,
+      intercept: true,
+    });
+    for (const tag of [1, 2, 3]) {
+      const seg = segment(1, 2, tag); // 21 bytes each: two fit in 50
+      gate.offer(DebugEvents.Outgoing, A, B, seg, seg, () => {});
+    }
+    for (const e of events) gate.verdict(s, e.event, DebugAction.Withhold);
+    expect(gate.withheldCount).toBe(2);
+    expect(gate.stats).toMatchObject({ withheld: 2, withheldOverflow: 1 });
+  });
+
   it("ignores verdicts for events a subscriber does not own", () => {
     const gate = new SegmentGate();
     const a = subscriber();

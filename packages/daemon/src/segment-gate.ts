@@ -45,6 +45,8 @@ export interface GateStats {
   released: number;
   /** Segments lost because a flow already had `maxQueued` segments waiting for verdicts. */
   queueFull: number;
+  /** Segments dropped instead of withheld because `maxWithheldBytes` were withheld already. */
+  withheldOverflow: number;
   /** Verdicts for unknown or foreign events, ignored. */
   strayVerdicts: number;
 }
@@ -82,8 +84,10 @@ export class SegmentGate {
     withheld: 0,
     released: 0,
     queueFull: 0,
+    withheldOverflow: 0,
     strayVerdicts: 0,
   };
+  private withheldBytes = 0;
   private subs: Subscription[] = [];
   private nextEvent = 1;
   private readonly queues = new Map<string, Held[]>();
@@ -93,6 +97,8 @@ export class SegmentGate {
   constructor(
     /** The most segments of one flow and direction waiting for verdicts; more are lost. */
     private readonly maxQueued = 4096,
+    /** The most bytes withheld at once (a debugger that never releases must not exhaust memory). */
+    private readonly maxWithheldBytes = 64 * 1024 * 1024,
   ) {}
 
   /** True when some subscription exists (wrappers skip decoding otherwise). */
@@ -207,6 +213,7 @@ export class SegmentGate {
         : [this.withheldMap.get(event)].filter((h): h is Held => h?.owner === owner);
     for (const h of list) {
       this.withheldMap.delete(h.event);
+      this.withheldBytes -= h.frame.length;
       this.stats.released++;
       h.deliver(h.frame);
     }
@@ -249,7 +256,12 @@ export class SegmentGate {
           h.deliver(h.frame);
           break;
         case DebugAction.Withhold:
+          if (this.withheldBytes + h.frame.length > this.maxWithheldBytes) {
+            this.stats.withheldOverflow++;
+            break;
+          }
           this.stats.withheld++;
+          this.withheldBytes += h.frame.length;
           this.withheldMap.set(h.event, h);
           break;
       }

@@ -97,6 +97,21 @@ describe("the Node face through the daemon", () => {
   });
 });
 
+describe("socket timers through the daemon", () => {
+  it("runs a socket's idle timeout on the client's own timer queue", async () => {
+    const { a, b } = await setup();
+    const server = a.createServer((s) => s.resume());
+    await new Promise<void>((resolve) => server.listen(7050, resolve));
+    const c = b.connect(7050, "10.0.0.1");
+    await new Promise((resolve) => c.once("connect", resolve));
+    const t0 = performance.now();
+    c.setTimeout(80);
+    await new Promise((resolve) => c.once("timeout", resolve));
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(79);
+    c.destroy();
+  });
+});
+
 describe("the BSD face through the daemon", () => {
   it("echoes with blocking send/recv, getsockname/getpeername and shutdown", async () => {
     const { a, b } = await setup();
