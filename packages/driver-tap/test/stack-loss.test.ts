@@ -20,7 +20,7 @@ import {
   withStackOnTap,
 } from "./stack-on-tap.js";
 
-const skip = missing({ root: true, tools: ["ip", "curl", "sha256sum", "python3", "nft"] });
+const skip = missing({ root: true, tools: ["ip", "bash", "curl", "sha256sum", "python3", "nft"] });
 const SIZE = 64 * 2 ** 20;
 // At 5% loss each way the stack's TCP recovers mostly by retransmission timeouts (see the README):
 // 64 MB take 20–50 s here, so these tests get more than vitest's default minute.

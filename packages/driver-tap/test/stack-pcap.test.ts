@@ -26,7 +26,7 @@ import {
 
 const skip = missing({
   root: true,
-  tools: ["ip", "ping", "curl", "sha256sum", "python3", "tcpdump", "tshark"],
+  tools: ["ip", "ping", "bash", "curl", "sha256sum", "python3", "tcpdump", "tshark"],
 });
 const SIZE = 8 * 2 ** 20;
 
@@ -144,12 +144,15 @@ describe.skipIf(skip)("the stack's frames as the kernel side captures them", () 
       await withStackOnTap({}, async ({ ns, dev, tap, stack }) => {
         const pcap = join(dir, "kernel-side.pcap");
         // -Z root: Debian's tcpdump would otherwise drop to its own user, who cannot write here.
+        // --immediate-mode: every frame is written at once (no 1 s block timeout to wait for at
+        // the end); its ring has one slot per frame of the snapshot length, so -s 1600 (whole
+        // 1514-byte frames) lets -B 64 MiB hold ~40,000 frames, more than the test sends.
         const dump = ns.spawn("tcpdump", [
           "-i",
           dev,
           "-n",
           "-s",
-          "0",
+          "1600",
           "-B",
           "65536",
           "-U",

@@ -7,7 +7,7 @@ import { createBodyApp } from "./body-app.js";
 import { bodyDigest } from "./deterministic-body.js";
 import { curlDigest, end, kernelSink, STACK_IP, uploadFromStack, withStackOnTap } from "./stack-on-tap.js";
 
-const skip = missing({ root: true, tools: ["ip", "curl", "sha256sum", "python3"] });
+const skip = missing({ root: true, tools: ["ip", "bash", "curl", "sha256sum", "python3"] });
 const SIZE = 64 * 2 ** 20;
 
 const mbits = (bytes: number, seconds: number) => `${((bytes * 8) / seconds / 1e6).toFixed(0)} Mbit/s`;
