@@ -41,6 +41,7 @@ type Args = { host: string; port: number; size: number; seed: number; tag: strin
 const ops: Record<string, (a: Args) => Promise<object>> = {
   async listenEcho({ port, tag }) {
     const server = stack.createServer((s) => {
+      print({ event: "accepted", tag, remotePort: s.remotePort });
       s.on("error", (e) => print({ event: "socket-error", tag: `${tag}-accepted`, code: codeOf(e) }));
       s.pipe(s);
     });
