@@ -10,12 +10,14 @@ const NO_CHUNKS: Uint8Array[] = [];
  * from the other end of the ring: such a chunk can always be given back.
  */
 export class ChunkRing {
-  readonly size: number;
-  readonly chunkSize: number;
-  private readonly shift: number;
+  // Fields start as small integers so that V8 keeps them unboxed (a field declared without a
+  // value starts as undefined and then holds numbers boxed).
+  readonly size: number = 0;
+  readonly chunkSize: number = 0;
+  private readonly shift: number = 0;
   /** Chunk slots, made at the first write (an idle connection's ring is just this object). */
   private chunks: Uint8Array[] = NO_CHUNKS;
-  private readonly count: number;
+  private readonly count: number = 0;
   /** Chunks held now. */
   held = 0;
 
@@ -25,7 +27,7 @@ export class ChunkRing {
     private readonly pools: ChunkPools,
   ) {
     this.chunkSize = chunkSizeFor(capacity, longestRead);
-    this.shift = Math.log2(this.chunkSize);
+    this.shift = 31 - Math.clz32(this.chunkSize);
     this.count = Math.ceil(capacity / this.chunkSize) + 1;
     this.size = this.count * this.chunkSize;
   }

@@ -179,13 +179,13 @@ export class TcpConnection {
   /** Payload bytes per segment we send (peer's MSS, our MTU, minus option overhead). */
   sndMss = 536;
   /** MSS we offered. */
-  rcvMss: number;
+  rcvMss = 0;
   sndWscale = 0;
   rcvWscale = 0;
   /** Both sides sent the window scale option (RFC 7323 §2.2), even with a shift of 0. */
   wsAgreed = false;
   /** Window scale we offer in our SYN. */
-  readonly offeredWscale: number;
+  readonly offeredWscale: number = 0;
   tsOk = false;
   sackOk = false;
   tsRecent = 0;
@@ -252,7 +252,7 @@ export class TcpConnection {
   /** Segments received since the last ACK we sent (RFC 1122 §4.2.3.2: ACK every second). */
   unackedSegments = 0;
   /** Delayed ACK timeout now (adaptive between delayedAckMin and delayedAckMax). */
-  ato: number;
+  ato = 0;
   /** When the last in-order data segment arrived. */
   lastDataTime = 0;
   /** Immediate ACKs left at the start (Linux quickack mode). */

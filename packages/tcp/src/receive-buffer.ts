@@ -16,7 +16,7 @@ const NO_RANGES: number[] = [];
  * data lands and given back as it is read (see {@link ChunkPools}): an idle connection holds none.
  */
 export class ReceiveBuffer {
-  readonly capacity: number;
+  readonly capacity: number = 0;
   private readonly ring: ChunkRing;
   private head = 0;
   /** In-order bytes ready to read. */
@@ -27,7 +27,7 @@ export class ReceiveBuffer {
   rangeCount = 0;
   /** Index of the range the latest out-of-order segment went into (RFC 2018 §4: reported first). */
   latestRange = -1;
-  private readonly maxRanges: number;
+  private readonly maxRanges: number = 0;
 
   constructor(capacity: number, maxRanges: number, pools: ChunkPools) {
     this.capacity = capacity;

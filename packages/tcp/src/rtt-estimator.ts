@@ -7,7 +7,7 @@ export class RttEstimator {
   srtt = 0;
   rttvar = 0;
   /** The RTO before backoff. */
-  private baseRto: number;
+  private baseRto = 0;
   /** Consecutive timeouts: the RTO is doubled this many times. */
   backoff = 0;
   hasSample = false;

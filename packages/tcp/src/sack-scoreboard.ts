@@ -14,7 +14,7 @@ export class SackScoreboard {
   count = 0;
   /** Bytes covered by the ranges. */
   sacked = 0;
-  private readonly maxRanges: number;
+  private readonly maxRanges: number = 0;
 
   constructor(maxRanges = 32) {
     this.maxRanges = maxRanges;

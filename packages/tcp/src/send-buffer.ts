@@ -9,7 +9,7 @@ import { ChunkRing } from "./chunk-ring.js";
  * they are acknowledged: an idle connection holds none (see {@link ChunkPools}).
  */
 export class SendBuffer {
-  readonly capacity: number;
+  readonly capacity: number = 0;
   private readonly ring: ChunkRing;
   private head = 0;
   /** Bytes queued (in flight or not yet sent). */
