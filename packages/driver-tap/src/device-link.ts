@@ -3,6 +3,7 @@
 // open-packet.ts) make the descriptor; this file moves the frames.
 import type { Link, Medium, Receiver } from "@userstack/link";
 import { DriverError } from "./driver-error.js";
+import { type GsoWriteReport, GsoWriter, VNET_HEADER } from "./gso-writer.js";
 import { EAGAIN, EINTR, EIO, errno, errnoName, libc } from "./libc.js";
 import { type DrainResult, reactor, type Watched } from "./reactor.js";
 
@@ -24,6 +25,10 @@ export interface LinkStats {
   txOversize: number;
   /** Frames the kernel refused (interface down, socket buffer full) or sent after `close()`. */
   txDropped: number;
+  /** With `gso`: frames that went out merged with others into one write (counted in `txFrames` too). */
+  txMerged: number;
+  /** write(2) calls made by `send`: one per frame, except with `gso`, where one can carry many. */
+  txWrites: number;
 }
 
 /** What a concrete opener tells {@link DeviceLink} about its descriptor. */
@@ -41,6 +46,8 @@ export interface DeviceLinkInit {
   reader: "read" | "recv";
   /** At most this many frames per batch before other work gets the event loop. */
   batch: number;
+  /** The descriptor was opened with IFF_VNET_HDR: merge TCP bursts into GSO writes (TAP and TUN). */
+  gso?: boolean;
   onError: ((error: DriverError) => void) | undefined;
 }
 
@@ -91,6 +98,8 @@ export class DeviceLink implements Link, Watched {
     txBytes: 0,
     txOversize: 0,
     txDropped: 0,
+    txMerged: 0,
+    txWrites: 0,
   };
 
   /** The largest frame `send` accepts and `receive` delivers. */
@@ -104,6 +113,9 @@ export class DeviceLink implements Link, Watched {
   protected closed = false;
   private closing: Promise<void> | undefined;
   private warned = new Set<string>();
+  /** Present with `gso`: every frame read or written carries a virtio_net_hdr first. */
+  private readonly gso: GsoWriter | undefined;
+  private readonly readOffset: number;
 
   constructor(init: DeviceLinkInit) {
     this.fd = init.fd;
@@ -120,11 +132,15 @@ export class DeviceLink implements Link, Watched {
     this.maxFrame = ethernet ? init.mtu + ETHERNET_HEADER + TAG_ROOM : init.mtu;
     // One byte more than the largest frame, so a read that fills a slot shows truncation. Slots
     // start on 64-byte boundaries so word-wise checksums over them stay aligned.
-    const slotSize = (this.maxFrame + 1 + 63) & ~63;
+    this.readOffset = init.gso ? VNET_HEADER : 0;
+    const slotSize = (this.readOffset + this.maxFrame + 1 + 63) & ~63;
     const slab = new Uint8Array(slotSize * this.batch);
     this.slots = Array.from({ length: this.batch }, (_, i) =>
       slab.subarray(i * slotSize, (i + 1) * slotSize),
     );
+    this.gso = init.gso
+      ? new GsoWriter(this.fd, ethernet ? ETHERNET_HEADER : 0, this.maxFrame, (r) => this.wrote(r))
+      : undefined;
   }
 
   /**
@@ -141,6 +157,10 @@ export class DeviceLink implements Link, Watched {
       this.stats.txOversize++;
       return;
     }
+    if (this.gso) {
+      this.gso.push(frame);
+      return;
+    }
     const n = libc().write(this.fd, frame, frame.length);
     if (n < 0) {
       this.stats.txDropped++;
@@ -149,6 +169,20 @@ export class DeviceLink implements Link, Watched {
     }
     this.stats.txFrames++;
     this.stats.txBytes += n;
+    this.stats.txWrites++;
+  }
+
+  /** Counts one write of the GSO writer: every frame it carried, or every frame dropped. */
+  private wrote(r: GsoWriteReport): void {
+    if (r.result < 0) {
+      this.stats.txDropped += r.frames;
+      this.sendFailed(r.errno);
+      return;
+    }
+    this.stats.txWrites++;
+    this.stats.txFrames += r.frames;
+    this.stats.txBytes += r.bytes;
+    if (r.frames > 1) this.stats.txMerged += r.frames;
   }
 
   /** True when the payload of `frame` fits the MTU (the header and its VLAN tags do not count). */
@@ -201,14 +235,19 @@ export class DeviceLink implements Link, Watched {
           result = this.readFailed(e);
           break;
         }
-        if (n > this.maxFrame) {
+        const at = this.readOffset;
+        if (n - at > this.maxFrame) {
           this.stats.rxOversize++;
           continue;
         }
+        if (n <= at) {
+          this.stats.rxErrors++;
+          continue;
+        }
         this.stats.rxFrames++;
-        this.stats.rxBytes += n;
+        this.stats.rxBytes += n - at;
         delivered++;
-        r.receive(slot.subarray(0, n));
+        r.receive(slot.subarray(at, n));
         if (this.closed || this.receiver !== r) {
           result = "drained";
           break;
@@ -268,6 +307,7 @@ export class DeviceLink implements Link, Watched {
    */
   close(): Promise<void> {
     if (this.closing) return this.closing;
+    this.gso?.flush(); // what was sent before close() goes out
     this.closed = true;
     this.receiver = undefined;
     this.closing = (async () => {

@@ -1,9 +1,9 @@
 import { DeviceLink, type DeviceLinkInit } from "./device-link.js";
-import { checkBatch, checkMtu, type OpenOptions } from "./open-options.js";
+import { checkBatch, checkMtu, type GsoOption, type OpenOptions } from "./open-options.js";
 import { openTunDevice } from "./tun-device.js";
 
 /** Options of {@link openTap}. */
-export interface TapOptions extends OpenOptions {
+export interface TapOptions extends OpenOptions, GsoOption {
   /**
    * The MTU (largest IP datagram) of the link; the device's MTU is set to it. Default: the device's
    * current MTU (1500 for a new device).
@@ -48,7 +48,7 @@ export class TapLink extends DeviceLink {
  */
 export async function openTap(name: string, options: TapOptions = {}): Promise<TapLink> {
   if (options.batch !== undefined) checkBatch(options.batch, 0);
-  const dev = openTunDevice("tap", name, options.netns, checkMtu(options.mtu));
+  const dev = openTunDevice("tap", name, options.netns, checkMtu(options.mtu), options.gso === true);
   return new TapLink(
     {
       fd: dev.fd,
@@ -60,6 +60,7 @@ export async function openTap(name: string, options: TapOptions = {}): Promise<T
       reader: "read",
       batch: checkBatch(options.batch, dev.mtu + 22),
       onError: options.onError,
+      gso: options.gso === true,
     },
     dev.kernelMac,
   );

@@ -1,9 +1,9 @@
 import { DeviceLink } from "./device-link.js";
-import { checkBatch, checkMtu, type OpenOptions } from "./open-options.js";
+import { checkBatch, checkMtu, type GsoOption, type OpenOptions } from "./open-options.js";
 import { openTunDevice } from "./tun-device.js";
 
 /** Options of {@link openTun}. */
-export interface TunOptions extends OpenOptions {
+export interface TunOptions extends OpenOptions, GsoOption {
   /** The MTU of the link; the device's MTU is set to it. Default: the device's (1500 when new). */
   mtu?: number;
 }
@@ -16,7 +16,7 @@ export interface TunOptions extends OpenOptions {
  */
 export async function openTun(name: string, options: TunOptions = {}): Promise<DeviceLink> {
   if (options.batch !== undefined) checkBatch(options.batch, 0);
-  const dev = openTunDevice("tun", name, options.netns, checkMtu(options.mtu));
+  const dev = openTunDevice("tun", name, options.netns, checkMtu(options.mtu), options.gso === true);
   return new DeviceLink({
     fd: dev.fd,
     medium: "ip",
@@ -27,5 +27,6 @@ export async function openTun(name: string, options: TunOptions = {}): Promise<D
     reader: "read",
     batch: checkBatch(options.batch, dev.mtu),
     onError: options.onError,
+    gso: options.gso === true,
   });
 }

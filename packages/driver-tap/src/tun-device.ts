@@ -13,6 +13,7 @@ const TUNSETOFFLOAD = 0x400454d0;
 const IFF_TUN = 0x0001;
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
 const IFR_FLAGS = 16;
 
 /** What {@link openTunDevice} made. */
@@ -36,6 +37,7 @@ export function openTunDevice(
   requested: string,
   netns: string | undefined,
   mtu: number | undefined,
+  vnetHeader = false,
 ): TunDevice {
   checkInterfaceName(requested, true);
   const KIND = kind.toUpperCase();
@@ -57,7 +59,8 @@ export function openTunDevice(
     }
     try {
       const r = ifreq(requested);
-      const flags = (kind === "tap" ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+      // IFF_VNET_HDR (the `gso` option): each frame read or written starts with a virtio_net_hdr.
+      const flags = (kind === "tap" ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (vnetHeader ? IFF_VNET_HDR : 0);
       r[IFR_FLAGS] = flags & 0xff;
       r[IFR_FLAGS + 1] = flags >>> 8;
       if (c.ioctlPtr(fd, TUNSETIFF, r) < 0) {

@@ -34,12 +34,12 @@ export interface StackOnTap {
  * even when `body` fails.
  */
 export async function withStackOnTap<T>(
-  options: { faults?: FaultConfig & { seed: number }; tcp?: StackOptions["tcp"] },
+  options: { faults?: FaultConfig & { seed: number }; tcp?: StackOptions["tcp"]; gso?: boolean },
   body: (env: StackOnTap) => Promise<T>,
 ): Promise<T> {
   return withNetns("us-stack", async (ns) => {
     const dev = uniqueName("us");
-    const tap = await openTap(dev, { netns: ns.name });
+    const tap = await openTap(dev, { netns: ns.name, gso: options.gso });
     let stack: Stack | undefined;
     try {
       await ns.sh(`ip link set ${dev} up && ip addr add ${KERNEL_IP}/24 dev ${dev}`);
@@ -51,6 +51,13 @@ export async function withStackOnTap<T>(
       await tap.close();
     }
   });
+}
+
+/** A counter of the namespace's own TCP MIB (`/proc/net/snmp` read inside it), e.g. `InCsumErrors`. */
+export async function tcpMib(ns: Pick<Netns, "exec">, name: string): Promise<number> {
+  const lines = (await ns.exec("cat", ["/proc/net/snmp"])).split("\n").filter((l) => l.startsWith("Tcp:"));
+  const [names, values] = lines.map((l) => l.split(/\s+/).slice(1));
+  return Number(values![names!.indexOf(name)]);
 }
 
 /** Ends a process this test started, by its PID, and waits for it to be gone. */

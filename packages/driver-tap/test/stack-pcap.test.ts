@@ -20,6 +20,7 @@ import {
   STACK_IP,
   STACK_MAC,
   type StackOnTap,
+  tcpMib,
   uploadFromStack,
   withStackOnTap,
 } from "./stack-on-tap.js";
@@ -50,13 +51,6 @@ function badChecksumFrame(kernelMac: Uint8Array): Uint8Array {
     { destination: kernelMac, source: parseMac(STACK_MAC)!, etherType: EtherType.Ipv4 },
     ip,
   );
-}
-
-/** A counter of the namespace's own TCP MIB (`/proc/net/snmp` read inside it). */
-async function tcpMib(ns: InNamespace, name: string): Promise<number> {
-  const lines = (await ns.exec("cat", ["/proc/net/snmp"])).split("\n").filter((l) => l.startsWith("Tcp:"));
-  const [names, values] = lines.map((l) => l.split(/\s+/).slice(1));
-  return Number(values![names!.indexOf(name)]);
 }
 
 type InNamespace = Pick<StackOnTap["ns"], "exec">;
