@@ -22,6 +22,9 @@ import {
 /** The most sockets and listeners one client may hold at once. */
 export const MAX_HANDLES = 65536;
 
+/** How long a new connection may take to send Hello. */
+const HELLO_TIMEOUT_MS = 5000;
+
 /** Above this many unsent bytes on the transport, Data waits (a client that does not read its socket). */
 const CONGESTED_BYTES = 8 * 1024 * 1024;
 
@@ -106,6 +109,10 @@ export class DaemonSession implements ListenerSession, GateSubscriber {
     transport.onDrain?.(() => {
       for (const s of this.sockets.values()) s.service();
     });
+    // A connection that never says Hello must not hold a session for ever.
+    setTimeout(() => {
+      if (!this.greeted && !this.ended) this.violation(`no Hello within ${HELLO_TIMEOUT_MS} ms`);
+    }, HELLO_TIMEOUT_MS).unref();
     transport.start({
       chunk: (bytes) => {
         this.bytesIn += bytes.length;
