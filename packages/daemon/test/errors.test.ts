@@ -7,7 +7,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { isRoot } from "@userstack/testkit";
+import { missing } from "@userstack/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectDaemon, DaemonError, MemoryLoopback, startDaemon } from "../src/index.js";
 import { tempDir, until } from "./helpers.js";
