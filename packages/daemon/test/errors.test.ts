@@ -63,7 +63,8 @@ describe("the client's errors", () => {
     await stack.close();
   });
 
-  it.skipIf(!isRoot)(
+  // Needs root to run a client as another user (nobody).
+  it.skipIf(missing({ root: true }))(
     "permission denied for another user (the socket is 0600): EACCES, and what to do",
     async () => {
       const d = dir();
@@ -117,10 +118,10 @@ describe("the daemon's errors", () => {
 
   it("a directory that does not exist, a path that is no socket, a path too long", async () => {
     const d = dir();
-    const missing = join(d, "no", "such.sock");
-    await expect(startDaemon({ socketPath: missing, network: new MemoryLoopback() })).rejects.toMatchObject({
+    const absent = join(d, "no", "such.sock");
+    await expect(startDaemon({ socketPath: absent, network: new MemoryLoopback() })).rejects.toMatchObject({
       code: "ENOENT",
-      message: `userstackd: cannot create ${missing} (ENOENT): its directory does not exist; create it, or pass --socket with another path.`,
+      message: `userstackd: cannot create ${absent} (ENOENT): its directory does not exist; create it, or pass --socket with another path.`,
     });
     const file = join(d, "file.sock");
     await import("node:fs").then((fs) => fs.writeFileSync(file, "not a socket"));
