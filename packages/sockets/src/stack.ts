@@ -143,18 +143,19 @@ export class StackCore implements PathReceiver, SocketHost {
     return ep;
   }
 
-  /** Passive open on a port; EADDRINUSE when something listens there already. */
+  /** Passive open on a port (0: a free ephemeral one); EADDRINUSE when something listens there already. */
   listen(o: ListenOptions): ListenerEndpoint {
     this.assertOpen("listen");
-    if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) {
-      throw new SocketError("EINVAL", "listen", undefined, undefined, `port ${o.port} is not 1 to 65535`);
+    if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
+      throw new SocketError("EINVAL", "listen", undefined, undefined, `port ${o.port} is not 0 to 65535`);
     }
-    if (this.listeners.has(o.port))
-      throw new SocketError("EADDRINUSE", "listen", formatIpv4(o.address ?? 0), o.port);
+    const port = o.port === 0 ? this.freePort() : o.port;
+    if (this.listeners.has(port))
+      throw new SocketError("EADDRINUSE", "listen", formatIpv4(o.address ?? 0), port);
     const config: Partial<TcpConfig> = { mtu: this.path.mtu(0), ...o.tcp };
     if (o.backlog !== undefined) config.backlog = o.backlog;
-    const le = new ListenerEndpoint(this, this.tcp.listen(o.address ?? 0, o.port, config));
-    this.listeners.set(o.port, le);
+    const le = new ListenerEndpoint(this, this.tcp.listen(o.address ?? 0, port, config));
+    this.listeners.set(port, le);
     return le;
   }
 
