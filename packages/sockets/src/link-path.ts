@@ -50,6 +50,8 @@ export interface LinkPathCounters {
   tcpNoRoute: number;
   tcpOversize: number;
   tcpBroadcastDropped: number;
+  /** Segments to our own address, looped back without touching the link. */
+  tcpLoopedBack: number;
   unknownProtocol: number;
 }
 
@@ -81,6 +83,7 @@ export class LinkPath implements NetworkPath, Timed {
     tcpNoRoute: 0,
     tcpOversize: 0,
     tcpBroadcastDropped: 0,
+    tcpLoopedBack: 0,
     unknownProtocol: 0,
   };
   readonly ip: Ipv4Interface;
@@ -103,6 +106,8 @@ export class LinkPath implements NetworkPath, Timed {
     dontFragment: true, // RFC 1191 path MTU discovery, as Linux sets for TCP
     payloadLength: 0,
   };
+  /** Segments to our own address, waiting for the next timer turn. */
+  private looped: Uint8Array[] = [];
   private readonly pings = new Map<number, { resolve(r: PingResult): void; reject(e: Error): void }>();
 
   constructor(
@@ -158,6 +163,7 @@ export class LinkPath implements NetworkPath, Timed {
   }
 
   routeError(destination: number): "EHOSTUNREACH" | "ENETUNREACH" | undefined {
+    if (destination === this.ip.address) return undefined; // looped back, as Linux's lo does
     return this.ip.nextHop(destination) === undefined ? "ENETUNREACH" : undefined;
   }
 
@@ -165,6 +171,10 @@ export class LinkPath implements NetworkPath, Timed {
   sendTcp(segment: TcpSegmentOut): void {
     const now = this.rx.now();
     const dst = segment.remoteAddress;
+    if (dst === this.ip.address) {
+      this.loopBack(segment, now);
+      return;
+    }
     const hop = this.ip.nextHop(dst);
     if (hop === undefined) {
       this.counters.tcpNoRoute++;
@@ -244,6 +254,7 @@ export class LinkPath implements NetworkPath, Timed {
   }
 
   onTimer(now: number): void {
+    if (this.looped.length > 0) this.deliverLooped();
     this.arp?.poll(now);
     this.ip.poll(now);
     this.icmp.poll(now);
@@ -378,7 +389,31 @@ export class LinkPath implements NetworkPath, Timed {
     else p.reject(new SocketError("ETIMEDOUT", "ping", undefined, undefined, "no echo reply in time"));
   }
 
+  /**
+   * A segment to our own address never reaches the link: it is kept and handed back to the stack
+   * on the next timer turn (never inside the send, so the engine is not re-entered).
+   */
+  private loopBack(segment: TcpSegmentOut, now: number): void {
+    const bytes = new Uint8Array(writeTcpSegment(segment, this.out, 0));
+    bytes.set(this.out.subarray(0, bytes.length));
+    this.looped.push(bytes);
+    this.counters.tcpLoopedBack++;
+    this.rx.schedule(this, now);
+  }
+
+  private deliverLooped(): void {
+    const batch = this.looped;
+    this.looped = [];
+    const self = this.ip.address;
+    for (const seg of batch) this.rx.tcpSegment(self, self, seg);
+    this.rx.flush();
+  }
+
   private reschedule(): void {
+    if (this.looped.length > 0) {
+      this.rx.schedule(this, this.rx.now());
+      return;
+    }
     let at = this.ip.deadline();
     const a = this.arp?.deadline();
     if (a !== undefined && (at === undefined || a < at)) at = a;

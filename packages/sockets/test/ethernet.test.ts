@@ -235,3 +235,24 @@ describe.skipIf(noTshark)("captures", () => {
     }
   });
 });
+
+describe("our own address", () => {
+  it("connects to a server on the same stack through a loopback that never touches the link", async () => {
+    const [la] = memoryPair({ medium: "ethernet", mtu: 1500 });
+    const a = createStack({ link: la, ipv4: "10.0.0.1/24" });
+    stacks.push(a);
+    a.createServer((s) => s.pipe(s)).listen(7);
+    const data = pattern(500_000, 77);
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const s = a.connect(7, "10.0.0.1", () => s.end(data));
+      s.on("data", (d: Buffer) => chunks.push(d))
+        .on("end", () => resolve(Buffer.concat(chunks)))
+        .on("error", reject);
+    });
+    expect(sha(got)).toBe(sha(data));
+    const c = a.interfaces()[0]!.counters;
+    expect(c["link.tcpLoopedBack"]).toBeGreaterThan(300);
+    expect(c["link.framesOut"]).toBe(c["arp.announcementsSent"]); // only the gratuitous ARPs went out
+  });
+});
