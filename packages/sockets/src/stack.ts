@@ -187,13 +187,14 @@ export class StackCore implements PathReceiver, SocketHost {
     for (const inner of this.table.values()) {
       for (const ep of inner.values()) {
         const c = ep.conn;
-        rows.push({
-          ...c.status(),
-          localAddress: formatIpv4(c.localAddress),
-          localPort: c.localPort,
-          remoteAddress: formatIpv4(c.remoteAddress),
-          remotePort: c.remotePort,
-        });
+        // status() returns a fresh fixed-shape object; adding the addresses to it is far cheaper
+        // than spreading it into a new one (V8 builds large spreads slowly).
+        const row = c.status() as ConnectionInfo;
+        row.localAddress = formatIpv4(c.localAddress);
+        row.localPort = c.localPort;
+        row.remoteAddress = formatIpv4(c.remoteAddress);
+        row.remotePort = c.remotePort;
+        rows.push(row);
       }
     }
     return rows;
