@@ -1,6 +1,7 @@
 // The `gso` option: bursts of TCP segments merged into GSO writes (IFF_VNET_HDR), checked against
 // the kernel — which must accept every merged frame (its checksum counters, tshark on its side),
 // count one packet per write, and deliver every byte in order to its own sockets.
+import { existsSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,19 +77,10 @@ describe.skipIf(skip)("gso: TCP bursts merged into GSO writes the kernel accepts
           await ns.exec("sysctl", ["-qw", `net.ipv6.conf.${name}.disable_ipv6=1`]);
           await ns.sh(`ip addr add ${KERNEL_IP}/24 dev ${name} && ip link set ${name} up`);
           const pcap = join(dir, "gso.pcap");
+          // --immediate-mode: each frame is written as it comes (no 1 s block timeout to wait out).
           const dump = ns.spawn("tcpdump", [
-            "-i",
-            name,
-            "-n",
-            "-s",
-            "0",
-            "-U",
-            "-Z",
-            "root",
-            "-w",
-            pcap,
-            "-Q",
-            "in",
+            ...["-i", name, "-n", "-s", "0", "-B", "16384", "-U", "--immediate-mode"],
+            ...["-Z", "root", "-Q", "in", "-w", pcap],
           ]);
           let dumpErr = "";
           dump.stderr!.on("data", (d) => (dumpErr += d));
@@ -111,7 +103,9 @@ describe.skipIf(skip)("gso: TCP bursts merged into GSO writes the kernel accepts
             await Promise.resolve();
             expect(tap.stats).toMatchObject({ txFrames: 8, txWrites: 5, txMerged: 5, txDropped: 0 });
             expect((await kernelLink(ns, name)).stats64.rx.packets).toBe(5);
-            await sleep(500); // for tcpdump to write them (unbuffered, -U)
+            // The five frames in the file (pcap header 24 bytes, 16 per record, 860 bytes of frames).
+            await eventually(() => existsSync(pcap) && statSync(pcap).size >= 24 + 5 * 16 + 860, 5000);
+            await sleep(300); // anything after the five would be a defect: give it time to show
           } finally {
             dump.kill("SIGINT");
             await eventually(() => dump.exitCode !== null, 5000);

@@ -210,7 +210,7 @@ describe.skipIf(skip)("the stack's frames as the kernel side captures them", () 
         const bad =
           "_ws.malformed || ip.checksum.status == 0 || tcp.checksum.status == 0 || icmp.checksum.status == 0 || _ws.expert.severity == error";
         const flagged = await matching(ns, pcap, bad);
-        expect(flagged).toHaveLength(1);
+        expect(flagged, flagged.join("\n")).toHaveLength(1);
         expect(flagged[0]).toMatch(/4242 → 4243 \[SYN\].*\[TCP CHECKSUM INCORRECT\]/);
         // The capture is whole: both transfers' payload bytes are all in it, at least once.
         const bytes = (keep: (f: Row) => boolean) => tcp.filter(keep).reduce((sum, f) => sum + f.tcpLen, 0);
