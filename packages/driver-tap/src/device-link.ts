@@ -73,7 +73,8 @@ const FATAL = new Set([EBADF, EBADFD, ENXIO, EFAULT, EINVAL]);
  * Receiving: frames are read into a slab allocated once (one slot per frame of a batch) and lent to
  * `receive()` as views; the slab is reused for the next batch, so a receiver that keeps bytes must
  * copy them. Sending: one write(2) per frame (writev would merge frames into one), after checking
- * the MTU, which the kernel does not enforce on a TAP.
+ * the MTU, which the kernel does not enforce on a TAP; with `gso`, a burst of one connection's TCP
+ * segments goes out as one GSO write (gso-writer.ts).
  */
 export class DeviceLink implements Link, Watched {
   readonly medium: Medium;
@@ -147,6 +148,8 @@ export class DeviceLink implements Link, Watched {
    * Sends one frame (with its Ethernet header on a TAP or packet socket; a bare IP packet on a TUN).
    * A frame whose payload exceeds `mtu` is dropped and counted in `stats.txOversize`; one the kernel
    * refuses is counted in `stats.txDropped`. Never throws; the bytes are only read during the call.
+   * With `gso`, a TCP segment may be held until the end of the current turn of the event loop, to be
+   * written with the ones that follow it (in order, before any later frame).
    */
   send(frame: Uint8Array): void {
     if (this.closed) {

@@ -202,11 +202,13 @@ async function main(): Promise<void> {
             unit: "req/s",
             values: runs.map((r) => mid(r).rps),
             target: "≥ 0.70 of the kernel's",
-            detail:
-              TARGETS.map(
+            detail: [
+              ...TARGETS.map(
                 (t, i) =>
                   `${t.label} ${runs[i]!.map((x) => Math.round(x.rps)).join(", ")} (median run: ${mid(runs[i]!).detail})`,
-              ).join("; ") + `; ${dropped} frames to the plain stack dropped by the kernel's TAP queue`,
+              ),
+              `${dropped} frames to the plain stack dropped by the kernel's TAP queue`,
+            ].join("; "),
           });
         }
         if (!only || only === "ping") {
