@@ -35,6 +35,22 @@ export interface Link {
   send(frame: Uint8Array): void;
   /** Sends several frames; drivers that can batch (sendmmsg, one wake-up) implement it. */
   sendMany?(frames: readonly Uint8Array[]): void;
+  /**
+   * TCP segmentation offload (TSO/GSO): the largest IPv4 datagram carrying TCP that
+   * {@link sendSegmented} takes, to be cut into segments below the MTU by the link (a TAP with a
+   * virtio-net header hands it to the kernel, which segments it — or, delivering locally, does
+   * not need to, as with GRO). Absent: no offload. Wrappers that must see the wire's frames
+   * (capture, faults) do not offer it.
+   */
+  readonly segmentationOffload?: number;
+  /**
+   * Sends a frame whose TCP segment carries more than one MSS of payload: consecutive full-sized
+   * segments of one connection, merged, with the first one's header. The link segments it at
+   * `mss` payload bytes, incrementing sequence numbers and IPv4 identifications, and completes the
+   * TCP checksums, whose field holds the pseudo-header sum of the whole (virtio-net's
+   * NEEDS_CSUM convention; Linux's CHECKSUM_PARTIAL). Lent for the call, like {@link send}.
+   */
+  sendSegmented?(frame: Uint8Array, mss: number): void;
   /** Registers the receiver (one per link; a second call replaces the first). */
   attach(receiver: Receiver): void;
   /** Stops delivery and releases the device. Resolves when nothing more will be delivered. */

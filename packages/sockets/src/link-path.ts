@@ -17,10 +17,18 @@ import {
   type Ipv4Header,
   Ipv4Interface,
   type Ipv4View,
+  internetChecksum,
+  pseudoHeaderSum,
   writeIpv4Header,
 } from "@userstack/ipv4";
 import type { HeapEntry, Link } from "@userstack/link";
-import { type TcpSegmentOut, writeTcpSegment } from "@userstack/tcp";
+import {
+  TCP_HEADER_LENGTH,
+  TcpFlag,
+  type TcpSegmentOut,
+  writeTcpChecksum,
+  writeTcpSegment,
+} from "@userstack/tcp";
 import { DecodeError, randomU32, u16 } from "@userstack/wire";
 import { SocketError } from "./errors.js";
 import type { IcmpErrorKind, InterfaceInfo, NetworkPath, PathReceiver } from "./network-path.js";
@@ -52,6 +60,8 @@ export interface LinkPathCounters {
   tcpBroadcastDropped: number;
   /** Segments to our own address, looped back without touching the link. */
   tcpLoopedBack: number;
+  /** Frames of several merged segments handed to a link with segmentation offload. */
+  tcpSegmentedFrames: number;
   unknownProtocol: number;
 }
 
@@ -84,6 +94,7 @@ export class LinkPath implements NetworkPath, Timed {
     tcpOversize: 0,
     tcpBroadcastDropped: 0,
     tcpLoopedBack: 0,
+    tcpSegmentedFrames: 0,
     unknownProtocol: 0,
   };
   readonly ip: Ipv4Interface;
@@ -106,6 +117,24 @@ export class LinkPath implements NetworkPath, Timed {
     dontFragment: true, // RFC 1191 path MTU discovery, as Linux sets for TCP
     payloadLength: 0,
   };
+  /** The merged frame being built in `out` for a link with segmentation offload. */
+  private readonly gso = {
+    /** The link's limit for a merged datagram; 0 when it offers no offload. */
+    limit: 0,
+    segments: 0,
+    mss: 0,
+    hop: 0,
+    mac: undefined as Uint8Array | undefined,
+    source: 0,
+    destination: 0,
+    ports: 0,
+    ack: 0,
+    window: 0,
+    nextSeq: 0,
+    tcpAt: 0,
+    headerLength: 0,
+    end: 0,
+  };
   /** Segments to our own address, waiting for the next timer turn. */
   private looped: Uint8Array[] = [];
   private readonly pings = new Map<number, { resolve(r: PingResult): void; reject(e: Error): void }>();
@@ -116,6 +145,9 @@ export class LinkPath implements NetworkPath, Timed {
     options: LinkPathOptions,
   ) {
     this.ethernet = link.medium === "ethernet";
+    if (link.sendSegmented !== undefined && (link.segmentationOffload ?? 0) > link.mtu) {
+      this.gso.limit = Math.min(link.segmentationOffload!, 65535);
+    }
     this.headroom = this.ethernet ? ETHERNET_HEADER : 0;
     this.mac = options.mac;
     this.ip = new Ipv4Interface(
@@ -171,7 +203,9 @@ export class LinkPath implements NetworkPath, Timed {
   sendTcp(segment: TcpSegmentOut): void {
     const now = this.rx.now();
     const dst = segment.remoteAddress;
+    const g = this.gso;
     if (dst === this.ip.address) {
+      this.flushSegmented(); // loopBack builds in `out` too
       this.loopBack(segment, now);
       return;
     }
@@ -184,28 +218,154 @@ export class LinkPath implements NetworkPath, Timed {
       this.counters.tcpBroadcastDropped++;
       return;
     }
+    if (g.segments > 0) {
+      if (this.canMerge(segment)) {
+        this.merge(segment);
+        return;
+      }
+      this.flushSegmented();
+    }
     const out = this.out;
     const ipAt = this.headroom;
-    const end = writeTcpSegment(segment, out, ipAt + IPV4_HEADER);
+    const end = writeTcpSegment(segment, out, ipAt + IPV4_HEADER, g.limit === 0);
     const length = end - ipAt;
-    if (length > this.ip.pathMtu(dst, now)) {
+    const mtu = this.ip.pathMtu(dst, now);
+    if (length > mtu) {
       this.counters.tcpOversize++;
       return;
     }
+    this.writeIpHeader(segment.localAddress, dst, length);
+    this.counters.tcpSent++;
+    if (g.limit > 0 && this.startsMerge(segment, hop, mtu, now)) return;
+    if (g.limit > 0) writeTcpChecksum(out.subarray(ipAt + IPV4_HEADER, end), segment.localAddress, dst);
+    this.transmit(out.subarray(0, end), hop);
+  }
+
+  /** Writes the IPv4 header of TCP's fast path at the frame's IP offset. */
+  private writeIpHeader(source: number, destination: number, length: number): void {
     // RFC 6864: an atomic datagram (DF, unfragmented) may carry any identification; a counter
     // of our own keeps it cheap.
     this.identification = (this.identification + 1) & 0xffff;
     const h = this.tcpHeader;
-    h.source = segment.localAddress;
-    h.destination = dst;
+    h.source = source;
+    h.destination = destination;
     h.identification = this.identification;
     h.payloadLength = length - IPV4_HEADER;
-    writeIpv4Header(h, out, ipAt);
+    writeIpv4Header(h, this.out, this.headroom);
+  }
+
+  // ---- segmentation offload: consecutive full-sized segments of one connection, merged ----
+
+  /**
+   * Keeps the segment just written in `out` as the start of a merged frame when the link
+   * segments for us, the segment is full-sized data, and its next hop is resolved (a datagram
+   * waiting for ARP must be one the link can carry as it is).
+   */
+  private startsMerge(segment: TcpSegmentOut, hop: number, mtu: number, now: number): boolean {
+    const len = segment.payloadLength;
+    const h = segment.header;
+    const mss = mtu - IPV4_HEADER - h.length;
+    if (len === 0 || len !== mss || (h.flags & ~(TcpFlag.ACK | TcpFlag.PSH)) !== 0 || h.flags & TcpFlag.PSH)
+      return false;
+    const mac = this.ethernet ? this.arp!.lookup(hop, now) : undefined;
+    if (this.ethernet && mac === undefined) return false;
+    const g = this.gso;
+    g.segments = 1;
+    g.mss = len;
+    g.hop = hop;
+    g.mac = mac;
+    g.source = segment.localAddress;
+    g.destination = segment.remoteAddress;
+    g.ports = ((h.sourcePort << 16) | h.destinationPort) >>> 0;
+    g.ack = h.ack;
+    g.window = h.window;
+    g.nextSeq = (h.seq + len) >>> 0;
+    g.tcpAt = this.headroom + IPV4_HEADER;
+    g.headerLength = h.length;
+    g.end = g.tcpAt + h.length + len;
+    return true;
+  }
+
+  /** True when `segment` continues the merged frame exactly: same connection, next bytes, same header. */
+  private canMerge(segment: TcpSegmentOut): boolean {
+    const g = this.gso;
+    const h = segment.header;
+    const len = segment.payloadLength;
+    if (
+      segment.remoteAddress !== g.destination ||
+      segment.localAddress !== g.source ||
+      ((h.sourcePort << 16) | h.destinationPort) >>> 0 !== g.ports ||
+      h.seq !== g.nextSeq ||
+      h.ack !== g.ack ||
+      h.window !== g.window ||
+      len === 0 ||
+      len > g.mss ||
+      h.length !== g.headerLength ||
+      g.end + len - this.headroom > g.limit
+    )
+      return false;
+    // Only ACK (PSH allowed on the last piece: the link keeps it on the last segment only).
+    if ((h.flags & ~(TcpFlag.ACK | TcpFlag.PSH)) !== 0) return false;
+    // The same options (the same timestamp within a burst): compare the option bytes.
+    const opt = h.optionBytes;
+    const at = g.tcpAt + TCP_HEADER_LENGTH;
+    for (let i = 0; i < h.optionLength; i++) if (this.out[at + i] !== opt[i]) return false;
+    return true;
+  }
+
+  private merge(segment: TcpSegmentOut): void {
+    const g = this.gso;
+    const out = this.out;
+    const h = segment.header;
+    if (segment.payload.length > 0) out.set(segment.payload, g.end);
+    if (segment.payload2.length > 0) out.set(segment.payload2, g.end + segment.payload.length);
+    const len = segment.payloadLength;
+    g.end += len;
+    g.nextSeq = (g.nextSeq + len) >>> 0;
+    g.segments++;
+    // The merged header takes the last piece's flags (PSH), as the link sets them on the last segment.
+    out[g.tcpAt + 13] = h.flags;
     this.counters.tcpSent++;
-    this.transmit(out.subarray(0, end), hop);
+    // A short piece ends the frame: only the last segment may be shorter than the MSS.
+    if (len < g.mss) this.flushSegmented();
+  }
+
+  /** Sends the merged frame (or the single segment it holds) and forgets it. */
+  private flushSegmented(): void {
+    const g = this.gso;
+    if (g.segments === 0) return;
+    const out = this.out;
+    const frame = out.subarray(0, g.end);
+    const tcp = out.subarray(g.tcpAt, g.end);
+    const segments = g.segments;
+    g.segments = 0;
+    if (segments === 1) {
+      writeTcpChecksum(tcp, g.source, g.destination);
+      this.transmit(frame, g.hop);
+      return;
+    }
+    // IPv4 total length and header checksum for the whole; the TCP checksum field holds the
+    // pseudo-header sum for the whole length, which the link completes per segment.
+    const ipAt = this.headroom;
+    const total = g.end - ipAt;
+    out[ipAt + 2] = total >>> 8;
+    out[ipAt + 3] = total & 0xff;
+    out[ipAt + 10] = 0;
+    out[ipAt + 11] = 0;
+    const ipSum = internetChecksum(out, ipAt, ipAt + IPV4_HEADER);
+    out[ipAt + 10] = ipSum >>> 8;
+    out[ipAt + 11] = ipSum & 0xff;
+    const pseudo = pseudoHeaderSum(g.source, g.destination, IpProtocol.Tcp, g.end - g.tcpAt);
+    out[g.tcpAt + 16] = pseudo >>> 8;
+    out[g.tcpAt + 17] = pseudo & 0xff;
+    if (this.ethernet) this.writeEthernet(frame, g.mac!);
+    this.counters.framesOut++;
+    this.counters.tcpSegmentedFrames++;
+    this.link.sendSegmented!(frame, g.mss);
   }
 
   flush(): void {
+    this.flushSegmented();
     this.reschedule();
   }
 
@@ -332,6 +492,9 @@ export class LinkPath implements NetworkPath, Timed {
 
   /** Hands a datagram (at `frame[headroom..]`) to the link, resolving the next hop's MAC first. */
   private transmit(frame: Uint8Array, nextHop: number): void {
+    // Order on the wire follows the order of sending: a merged frame waiting goes first. (TCP's
+    // own frames come here only after flushSegmented, which also lives in `out`.)
+    if (this.gso.segments > 0 && frame.buffer !== this.out.buffer) this.flushSegmented();
     if (!this.ethernet) {
       this.counters.framesOut++;
       this.link.send(frame);
@@ -345,8 +508,16 @@ export class LinkPath implements NetworkPath, Timed {
       this.reschedule();
       return;
     }
-    // The header by hand: this runs for every frame, and writeEthernetHeader's header object and
-    // MAC views would be garbage for each.
+    this.writeEthernet(frame, mac);
+    this.counters.framesOut++;
+    this.link.send(frame);
+  }
+
+  /**
+   * The Ethernet header of an IPv4 frame, by hand: this runs for every frame, and
+   * writeEthernetHeader's header object and MAC views would be garbage for each.
+   */
+  private writeEthernet(frame: Uint8Array, mac: Uint8Array): void {
     const own = this.mac;
     for (let i = 0; i < 6; i++) {
       frame[i] = mac[i]!;
@@ -354,12 +525,11 @@ export class LinkPath implements NetworkPath, Timed {
     }
     frame[12] = EtherType.Ipv4 >>> 8;
     frame[13] = EtherType.Ipv4 & 0xff;
-    this.counters.framesOut++;
-    this.link.send(frame);
   }
 
   /** Sends `payload` in an Ethernet frame of `type` to `mac` (ARP packets, resolved datagrams). */
   private sendFrame(mac: Uint8Array, type: number, payload: Uint8Array): void {
+    this.flushSegmented();
     const frame = new Uint8Array(Math.max(60, ETHERNET_HEADER + payload.length));
     writeEthernetHeader({ destination: mac, source: this.mac, etherType: type }, frame, 0);
     frame.set(payload, ETHERNET_HEADER);

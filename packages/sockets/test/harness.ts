@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto";
+import { internetChecksum } from "@userstack/ipv4";
 import { type FaultConfig, type Link, memoryPair, VirtualClock, withFaults } from "@userstack/link";
+import { TcpFlag, writeTcpChecksum } from "@userstack/tcp";
+import { put16, put32, u16, u32 } from "@userstack/wire";
 import { createStack, type Stack, type StackOptions } from "../src/index.js";
 
 export const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -48,4 +51,63 @@ export async function runVirtual(
     await new Promise((r) => setImmediate(r));
   }
   return clock.now() - start;
+}
+
+/**
+ * A link that offers TCP segmentation offload and does the segmenting in software (what a TAP's
+ * kernel does with a virtio-net header): each merged frame becomes MSS-sized frames with their own
+ * sequence numbers, IPv4 identifications and full checksums, sent on `inner`. For testing the
+ * stack's merging without a device; `merged` counts the frames it cut.
+ */
+export function withSoftwareSegmentation(
+  inner: Link,
+  limit = 65535,
+): Link & { merged: number; pieces: number } {
+  const offload = {
+    merged: 0,
+    pieces: 0,
+    get medium() {
+      return inner.medium;
+    },
+    get mtu() {
+      return inner.mtu;
+    },
+    get mac() {
+      return inner.mac;
+    },
+    segmentationOffload: limit,
+    send: (f: Uint8Array) => inner.send(f),
+    attach: (r: Parameters<Link["attach"]>[0]) => inner.attach(r),
+    close: () => inner.close(),
+    sendSegmented(frame: Uint8Array, mss: number) {
+      offload.merged++;
+      const ipAt = inner.medium === "ethernet" ? 14 : 0;
+      const ihl = (frame[ipAt]! & 15) * 4;
+      const tcpAt = ipAt + ihl;
+      const thl = (frame[tcpAt + 12]! >>> 4) * 4;
+      const dataAt = tcpAt + thl;
+      const src = u32(frame, ipAt + 12);
+      const dst = u32(frame, ipAt + 16);
+      const seq0 = u32(frame, tcpAt + 4);
+      const id0 = u16(frame, ipAt + 4);
+      const flags = frame[tcpAt + 13]!;
+      const piece = new Uint8Array(dataAt + mss);
+      for (let off = 0, i = 0; dataAt + off < frame.length; off += mss, i++) {
+        const len = Math.min(mss, frame.length - dataAt - off);
+        const last = dataAt + off + len === frame.length;
+        piece.set(frame.subarray(0, dataAt), 0);
+        piece.set(frame.subarray(dataAt + off, dataAt + off + len), dataAt);
+        put16(piece, ipAt + 2, ihl + thl + len);
+        put16(piece, ipAt + 4, (id0 + i) & 0xffff);
+        put16(piece, ipAt + 10, 0);
+        put16(piece, ipAt + 10, internetChecksum(piece, ipAt, ipAt + ihl));
+        put32(piece, tcpAt + 4, (seq0 + off) >>> 0);
+        piece[tcpAt + 13] = last ? flags : flags & ~(TcpFlag.PSH | TcpFlag.FIN);
+        writeTcpChecksum(piece.subarray(tcpAt, dataAt + len), src, dst);
+        offload.pieces++;
+        inner.send(piece.subarray(0, dataAt + len));
+      }
+    },
+  };
+  return offload;
 }
