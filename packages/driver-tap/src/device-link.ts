@@ -3,9 +3,9 @@
 // open-packet.ts) make the descriptor; this file moves the frames.
 import type { Link, Medium, Receiver } from "@userstack/link";
 import { DriverError } from "./driver-error.js";
-import { type GsoWriteReport, GsoWriter, VNET_HEADER } from "./gso-writer.js";
 import { EAGAIN, EINTR, EIO, errno, errnoName, libc } from "./libc.js";
 import { type DrainResult, reactor, type Watched } from "./reactor.js";
+import { VNET_HEADER, writePlainVnetHeader, writeSegmentedVnetHeader } from "./vnet-header.js";
 
 /** Counters a link keeps; read them to see drops that the Link contract does not report. */
 export interface LinkStats {
@@ -25,10 +25,8 @@ export interface LinkStats {
   txOversize: number;
   /** Frames the kernel refused (interface down, socket buffer full) or sent after `close()`. */
   txDropped: number;
-  /** With `gso`: frames that went out merged with others into one write (counted in `txFrames` too). */
-  txMerged: number;
-  /** write(2) calls made by `send`: one per frame, except with `gso`, where one can carry many. */
-  txWrites: number;
+  /** With `gso`: merged frames the stack handed to `sendSegmented` (counted in `txFrames` too). */
+  txSegmented: number;
 }
 
 /** What a concrete opener tells {@link DeviceLink} about its descriptor. */
@@ -46,7 +44,7 @@ export interface DeviceLinkInit {
   reader: "read" | "recv";
   /** At most this many frames per batch before other work gets the event loop. */
   batch: number;
-  /** The descriptor was opened with IFF_VNET_HDR: merge TCP bursts into GSO writes (TAP and TUN). */
+  /** The descriptor was opened with IFF_VNET_HDR: frames carry a virtio-net header (TAP and TUN). */
   gso?: boolean;
   onError: ((error: DriverError) => void) | undefined;
 }
@@ -65,6 +63,8 @@ const EFAULT = 14;
 const EINVAL = 22;
 const EBADFD = 77;
 const FATAL = new Set([EBADF, EBADFD, ENXIO, EFAULT, EINVAL]);
+/** The largest IPv4 datagram (RFC 791 total length): the most a merged TCP frame may carry. */
+const MAX_DATAGRAM = 65535;
 
 /**
  * A {@link Link} over a TAP, TUN or AF_PACKET descriptor. Made by {@link openTap}, {@link openTun}
@@ -73,8 +73,8 @@ const FATAL = new Set([EBADF, EBADFD, ENXIO, EFAULT, EINVAL]);
  * Receiving: frames are read into a slab allocated once (one slot per frame of a batch) and lent to
  * `receive()` as views; the slab is reused for the next batch, so a receiver that keeps bytes must
  * copy them. Sending: one write(2) per frame (writev would merge frames into one), after checking
- * the MTU, which the kernel does not enforce on a TAP; with `gso`, a burst of one connection's TCP
- * segments goes out as one GSO write (gso-writer.ts).
+ * the MTU, which the kernel does not enforce on a TAP; with `gso`, the stack's merged TCP segments
+ * go out as one write each through `sendSegmented` (vnet-header.ts).
  */
 export class DeviceLink implements Link, Watched {
   readonly medium: Medium;
@@ -99,9 +99,13 @@ export class DeviceLink implements Link, Watched {
     txBytes: 0,
     txOversize: 0,
     txDropped: 0,
-    txMerged: 0,
-    txWrites: 0,
+    txSegmented: 0,
   };
+  /**
+   * With `gso`: the largest IPv4 datagram {@link sendSegmented} takes (65535), which tells a stack
+   * it may hand over merged TCP segments. Absent otherwise.
+   */
+  readonly segmentationOffload?: number;
 
   /** The largest frame `send` accepts and `receive` delivers. */
   protected readonly maxFrame: number;
@@ -114,9 +118,12 @@ export class DeviceLink implements Link, Watched {
   protected closed = false;
   private closing: Promise<void> | undefined;
   private warned = new Set<string>();
-  /** Present with `gso`: every frame read or written carries a virtio_net_hdr first. */
-  private readonly gso: GsoWriter | undefined;
+  /** With `gso`: a frame to write is copied here behind its virtio-net header. */
+  private readonly staging: Uint8Array | undefined;
+  /** With `gso`: the virtio-net header's length before each frame read; 0 otherwise. */
   private readonly readOffset: number;
+  /** Where the IPv4 header starts in a frame: after Ethernet's 14 bytes, or at once on a TUN. */
+  private readonly l3: number;
 
   constructor(init: DeviceLinkInit) {
     this.fd = init.fd;
@@ -139,17 +146,17 @@ export class DeviceLink implements Link, Watched {
     this.slots = Array.from({ length: this.batch }, (_, i) =>
       slab.subarray(i * slotSize, (i + 1) * slotSize),
     );
-    this.gso = init.gso
-      ? new GsoWriter(this.fd, ethernet ? ETHERNET_HEADER : 0, this.maxFrame, (r) => this.wrote(r))
-      : undefined;
+    this.l3 = ethernet ? ETHERNET_HEADER : 0;
+    if (init.gso) {
+      this.segmentationOffload = MAX_DATAGRAM;
+      this.staging = new Uint8Array(VNET_HEADER + Math.max(this.maxFrame, this.l3 + MAX_DATAGRAM));
+    }
   }
 
   /**
    * Sends one frame (with its Ethernet header on a TAP or packet socket; a bare IP packet on a TUN).
    * A frame whose payload exceeds `mtu` is dropped and counted in `stats.txOversize`; one the kernel
    * refuses is counted in `stats.txDropped`. Never throws; the bytes are only read during the call.
-   * With `gso`, a TCP segment may be held until the end of the current turn of the event loop, to be
-   * written with the ones that follow it (in order, before any later frame).
    */
   send(frame: Uint8Array): void {
     if (this.closed) {
@@ -160,8 +167,11 @@ export class DeviceLink implements Link, Watched {
       this.stats.txOversize++;
       return;
     }
-    if (this.gso) {
-      this.gso.push(frame);
+    const staging = this.staging;
+    if (staging) {
+      writePlainVnetHeader(staging);
+      staging.set(frame, VNET_HEADER);
+      this.write(staging, VNET_HEADER + frame.length, frame.length);
       return;
     }
     const n = libc().write(this.fd, frame, frame.length);
@@ -172,20 +182,47 @@ export class DeviceLink implements Link, Watched {
     }
     this.stats.txFrames++;
     this.stats.txBytes += n;
-    this.stats.txWrites++;
   }
 
-  /** Counts one write of the GSO writer: every frame it carried, or every frame dropped. */
-  private wrote(r: GsoWriteReport): void {
-    if (r.result < 0) {
-      this.stats.txDropped += r.frames;
-      this.sendFailed(r.errno);
+  /**
+   * TCP segmentation offload (`Link.sendSegmented`), with `gso`: `frame` is an IPv4 datagram
+   * carrying consecutive full-sized TCP segments of one connection merged under the first one's
+   * header, its TCP checksum field holding the pseudo-header sum of the whole. It goes to the kernel
+   * in one write, with a virtio-net header saying GSO TCPV4 at `mss` bytes per segment and where the
+   * checksum is: the kernel delivers it whole to a local socket, or cuts it into segments (their
+   * checksums completed) when it forwards it. Without `gso`, or for a frame that is not IPv4/TCP or
+   * is longer than a datagram, the frame is dropped and counted in `stats.txOversize`. Never throws.
+   */
+  sendSegmented(frame: Uint8Array, mss: number): void {
+    if (this.closed) {
+      this.stats.txDropped++;
       return;
     }
-    this.stats.txWrites++;
-    this.stats.txFrames += r.frames;
-    this.stats.txBytes += r.bytes;
-    if (r.frames > 1) this.stats.txMerged += r.frames;
+    const staging = this.staging;
+    if (
+      !staging ||
+      frame.length > this.l3 + MAX_DATAGRAM ||
+      !(mss > 0 && mss <= 0xffff) ||
+      !writeSegmentedVnetHeader(staging, frame, this.l3, mss)
+    ) {
+      this.stats.txOversize++;
+      return;
+    }
+    staging.set(frame, VNET_HEADER);
+    if (this.write(staging, VNET_HEADER + frame.length, frame.length)) this.stats.txSegmented++;
+  }
+
+  /** One write(2) of `length` bytes of `buf` (a virtio-net header, then the frame); counts it. */
+  private write(buf: Uint8Array, length: number, frameLength: number): boolean {
+    const n = libc().write(this.fd, buf, length);
+    if (n < 0) {
+      this.stats.txDropped++;
+      this.sendFailed(errno());
+      return false;
+    }
+    this.stats.txFrames++;
+    this.stats.txBytes += frameLength;
+    return true;
   }
 
   /** True when the payload of `frame` fits the MTU (the header and its VLAN tags do not count). */
@@ -310,7 +347,6 @@ export class DeviceLink implements Link, Watched {
    */
   close(): Promise<void> {
     if (this.closing) return this.closing;
-    this.gso?.flush(); // what was sent before close() goes out
     this.closed = true;
     this.receiver = undefined;
     this.closing = (async () => {
