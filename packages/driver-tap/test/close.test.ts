@@ -8,7 +8,7 @@ import { type DriverError, openTap } from "../src/index.js";
 import { reactor } from "../src/reactor.js";
 import { eventually, uniqueName } from "./kernel-side.js";
 
-const skip = missing({ root: true, tools: ["ip", "ping", "python3"] });
+const skip = missing({ root: true, tools: ["ip", "ping", "python3", "sysctl"] });
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
 /** Runs the child script; resolves with its exit and output, killing it if it outlives `boundMs`. */

@@ -29,7 +29,7 @@ import {
 
 const skip = missing({
   root: true,
-  tools: ["ip", "bash", "curl", "sha256sum", "python3", "tcpdump", "tshark"],
+  tools: ["ip", "ping", "sysctl", "ethtool", "bash", "curl", "sha256sum", "python3", "tcpdump", "tshark"],
 });
 const SIZE = 64 * 2 ** 20;
 
