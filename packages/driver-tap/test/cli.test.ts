@@ -9,6 +9,7 @@ import { parseIpv4 } from "@userstack/ipv4";
 import { missing, Netns, withNetns } from "@userstack/testkit";
 import { describe, expect, it } from "vitest";
 import { openTap } from "../src/index.js";
+import { asNobody } from "./as-nobody.js";
 import { EchoResponder } from "./echo-responder.js";
 import { kernelLink, uniqueName } from "./kernel-side.js";
 
@@ -122,20 +123,11 @@ describe.skipIf(skip)("userstack-tap", () => {
     const unknown = await cli(["frobnicate"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Unknown command "frobnicate".');
-    const { stderr } = await run(
-      "setpriv",
-      [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        process.execPath,
-        "--import",
-        "tsx",
-        "src/cli.ts",
-        "setup",
-      ],
-      { cwd: packageDir, encoding: "utf8" },
-    ).catch((e: { stderr: string }) => e);
+    const nobody = asNobody();
+    const [cmd, ...rest] = [...nobody.prefix, process.execPath, "--import", "tsx", "src/cli.ts", "setup"];
+    const { stderr } = await run(cmd!, rest, { cwd: packageDir, encoding: "utf8" })
+      .catch((e: { stderr: string }) => e)
+      .finally(() => nobody.done());
     expect(stderr.trim()).toBe(
       "userstack-tap setup changes network namespaces and devices, which needs root: run it with sudo.",
     );
