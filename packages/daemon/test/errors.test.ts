@@ -7,7 +7,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { missing } from "@userstack/testkit";
+import { asNobody, missing } from "@userstack/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectDaemon, DaemonError, MemoryLoopback, startDaemon } from "../src/index.js";
 import { tempDir, until } from "./helpers.js";
@@ -73,13 +73,19 @@ describe("the client's errors", () => {
       const daemon = await startDaemon({ socketPath: path, network: new MemoryLoopback() });
       cleanups.push(() => daemon.close());
       expect(statSync(path).mode & 0o777).toBe(0o600);
-      const { stdout } = await run(process.execPath, ["--import", "tsx", "test/connect-once.ts", path], {
-        cwd: packageDir,
-        uid: 65534, // nobody
-        gid: 65534,
+      const nobody = asNobody(packageDir);
+      const [cmd, ...args] = [
+        ...nobody.prefix,
+        process.execPath,
+        "--import",
+        "tsx",
+        "test/connect-once.ts",
+        path,
+      ];
+      const { stdout } = await run(cmd!, args, {
         env: { ...process.env, HOME: "/tmp" },
         timeout: 30_000,
-      });
+      }).finally(() => nobody.done());
       const r = JSON.parse(stdout.trim().split("\n").at(-1)!);
       expect(r.ok).toBe(false);
       expect(r.code).toBe("EACCES");

@@ -6,10 +6,9 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parseMac } from "@userstack/ethernet";
 import { parseIpv4 } from "@userstack/ipv4";
-import { missing, Netns, withNetns } from "@userstack/testkit";
+import { asNobody, missing, Netns, withNetns } from "@userstack/testkit";
 import { describe, expect, it } from "vitest";
 import { openTap } from "../src/index.js";
-import { asNobody } from "./as-nobody.js";
 import { EchoResponder } from "./echo-responder.js";
 import { kernelLink, uniqueName } from "./kernel-side.js";
 
@@ -123,7 +122,7 @@ describe.skipIf(skip)("userstack-tap", () => {
     const unknown = await cli(["frobnicate"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Unknown command "frobnicate".');
-    const nobody = asNobody();
+    const nobody = asNobody(packageDir);
     const [cmd, ...rest] = [...nobody.prefix, process.execPath, "--import", "tsx", "src/cli.ts", "setup"];
     const { stderr } = await run(cmd!, rest, { cwd: packageDir, encoding: "utf8" })
       .catch((e: { stderr: string }) => e)

@@ -4,17 +4,16 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { missing, type Netns, withNetns } from "@userstack/testkit";
+import { asNobody, missing, type Netns, withNetns } from "@userstack/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { DriverError, openPacket, openTap, openTun } from "../src/index.js";
-import { asNobody } from "./as-nobody.js";
 import { uniqueName } from "./kernel-side.js";
 
 const run = promisify(execFile);
 const skip = missing({ root: true, tools: ["ip", "setpriv", "unshare", "mount"] });
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const CHILD = ["--import", "tsx", "test/child/open-and-report.ts"];
-const nobody = asNobody();
+const nobody = asNobody(packageDir);
 afterAll(() => nobody.done());
 const NOBODY = nobody.prefix;
 

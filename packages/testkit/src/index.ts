@@ -1,3 +1,4 @@
+export { asNobody } from "./as-nobody.js";
 export { type BenchResult, bench, machine, report } from "./bench.js";
 export { fixturePath, readFixture } from "./fixtures.js";
 export { createNetns, Netns, withNetns } from "./netns.js";

@@ -4,18 +4,24 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
-const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
 /**
  * A command prefix that runs a program as the user nobody with no capability at all — what a
- * newcomer without root is — from this package's directory.
+ * newcomer without root is — with `cwd` (a directory of this checkout) as its working directory.
+ * Needs root to start.
  *
  * nobody must be able to read the checkout, and CI may have cloned it under a directory only root
- * can traverse (a 0700 temporary directory). So the prefix enters a private mount namespace,
- * bind-mounts the checkout on a fresh world-traversable directory and runs from there; the mount
- * vanishes with the namespace. `done()` removes the directory.
+ * can traverse (mktemp's 0700). So the prefix enters a private mount namespace, bind-mounts the
+ * checkout on a fresh world-traversable directory and runs from there; the mount vanishes with the
+ * namespace. `done()` removes the directory.
+ *
+ * ```ts
+ * const nobody = asNobody(packageDir);
+ * const [cmd, ...args] = [...nobody.prefix, process.execPath, "--import", "tsx", "child.ts"];
+ * await run(cmd, args).finally(() => nobody.done());
+ * ```
  */
-export function asNobody(): { prefix: string[]; done(): void } {
+export function asNobody(cwd: string): { prefix: string[]; done(): void } {
   const mountPoint = mkdtempSync(join(tmpdir(), "us-nobody-"));
   chmodSync(mountPoint, 0o755);
   const prefix = [
@@ -29,7 +35,7 @@ export function asNobody(): { prefix: string[]; done(): void } {
     "sh",
     repo,
     mountPoint,
-    relative(repo, packageDir),
+    relative(repo, cwd),
     "setpriv",
     "--reuid=65534",
     "--regid=65534",
