@@ -1,5 +1,8 @@
+import { RecordTable } from "./record-table.js";
+
 /**
- * Storage for the send and receive rings of one engine's connections, in fixed-size chunks.
+ * Storage for the send and receive rings of one engine's connections, in fixed-size chunks, and
+ * for their records of segments in flight ({@link RecordTable}s).
  *
  * Linux charges socket memory as data queues and uncharges it as data is acknowledged or read
  * (sk_mem_charge / tcp_mem); an idle connection holds no data pages. The rings here do the same
@@ -15,6 +18,7 @@ export class ChunkPools {
   /** Bytes in free chunks kept for reuse. */
   pooledBytes = 0;
   private readonly pools = new Map<number, Uint8Array[]>();
+  private readonly tables = new Map<number, RecordTable[]>();
 
   constructor(
     /** Most bytes kept in free chunks; beyond it a chunk given back is left to the garbage collector. */
@@ -45,6 +49,32 @@ export class ChunkPools {
     }
     free.push(chunk);
     this.pooledBytes += size;
+  }
+
+  /** A record table of `capacity` records (a power of two), reused when one is free. */
+  takeTable(capacity: number): RecordTable {
+    const t = this.tables.get(capacity)?.pop();
+    if (t === undefined) {
+      const fresh = new RecordTable(capacity);
+      this.heldBytes += fresh.bytes;
+      return fresh;
+    }
+    this.heldBytes += t.bytes;
+    this.pooledBytes -= t.bytes;
+    return t;
+  }
+
+  /** Returns a table taken with {@link takeTable}; kept for reuse within the same bound as chunks. */
+  giveTable(t: RecordTable): void {
+    this.heldBytes -= t.bytes;
+    if (this.pooledBytes + t.bytes > this.maxPooledBytes) return;
+    let free = this.tables.get(t.capacity);
+    if (free === undefined) {
+      free = [];
+      this.tables.set(t.capacity, free);
+    }
+    free.push(t);
+    this.pooledBytes += t.bytes;
   }
 }
 

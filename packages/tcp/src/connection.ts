@@ -7,10 +7,10 @@ import { type TcpErrorCode, TcpEvent, type TcpIcmpError } from "./events.js";
 import { NewReno } from "./newreno.js";
 import { ReceiveBuffer } from "./receive-buffer.js";
 import { RttEstimator } from "./rtt-estimator.js";
-import { SackScoreboard } from "./sack-scoreboard.js";
 import { segmentArrives } from "./segment-arrives.js";
 import type { TcpSink } from "./segment-out.js";
 import { SendBuffer } from "./send-buffer.js";
+import { maxRecordsFor, SentSegments } from "./sent-segments.js";
 import { add, sub } from "./seq.js";
 import { copyStats, newDrops, newStats, type TcpStats } from "./stats.js";
 import type { TcpView } from "./tcp-segment.js";
@@ -203,12 +203,18 @@ export class TcpConnection {
   readonly window: CongestionWindow;
   readonly cc: CongestionControl;
   dupAcks = 0;
+  /** In fast recovery (Linux TCP_CA_Recovery). */
   inRecovery = false;
+  /** Recovering from a retransmission timeout until RecoveryPoint is acknowledged (Linux TCP_CA_Loss). */
+  rtoRecovery = false;
   /** RFC 6582 "recover" / RFC 6675 RecoveryPoint. */
   recoveryPoint = 0;
-  /** RFC 6675 HighRxt: retransmissions in this recovery reached here. */
-  highRxt = 0;
-  readonly scoreboard = new SackScoreboard();
+  /** The next retransmission goes whatever pipe says (RFC 6675 §5 (4.3), RFC 6582 §3.2 (3)). */
+  rtxForce = false;
+  /** RFC 6675 IsLost() has judged the segments below this sequence number. */
+  lostScanned = 0;
+  /** The segments in flight: ranges, transmit times, SACKed/lost/retransmitted (the scoreboard). */
+  readonly sent: SentSegments;
 
   // RTT (RFC 6298; RFC 7323 §4 with timestamps)
   readonly rtt: RttEstimator;
@@ -290,6 +296,7 @@ export class TcpConnection {
     this.window = { cwnd: config.initialCwnd * 536, ssthresh: Number.POSITIVE_INFINITY, mss: 536 };
     this.rtt = new RttEstimator(config.initialRto, config.minRto, config.maxRto);
     this.ato = config.delayedAckMin;
+    this.sent = new SentSegments(pools, maxRecordsFor(config.sendBufferSize));
   }
 
   /** Makes the send and receive buffers if not yet done (they hold no storage until data comes). */
@@ -318,6 +325,7 @@ export class TcpConnection {
       this.sendBuffer.release();
       this.sendBuffer = undefined;
     }
+    this.sent.release();
     const rb = this.receiveBuffer;
     if (rb !== undefined && (rb.readable === 0 || this.userClosed)) {
       rb.release();
@@ -325,9 +333,9 @@ export class TcpConnection {
     }
   }
 
-  /** Bytes of storage the send and receive buffers hold now. */
+  /** Bytes of storage the send and receive buffers (and the record of segments in flight) hold now. */
   get bufferBytes(): number {
-    return (this.sendBuffer?.heldBytes ?? 0) + (this.receiveBuffer?.heldBytes ?? 0);
+    return (this.sendBuffer?.heldBytes ?? 0) + (this.receiveBuffer?.heldBytes ?? 0) + this.sent.heldBytes;
   }
 
   // ---- inputs ----
@@ -489,7 +497,7 @@ export class TcpConnection {
     st.sendQueued = this.sendQueued;
     st.receiveQueued = this.readableLength;
     st.bufferBytes = this.bufferBytes;
-    st.sackedNow = this.scoreboard.sacked;
+    st.sackedNow = this.sent.sackedBytes;
     st.congestionControl = this.cc.name;
     st.windowScaling = this.sndWscale > 0 || this.rcvWscale > 0;
     st.timestamps = this.tsOk;

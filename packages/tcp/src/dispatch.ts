@@ -1,5 +1,6 @@
 import { put32 } from "@userstack/wire";
 import type { TcpConnection } from "./connection.js";
+import { pipe } from "./recovery.js";
 import { TcpSegmentOut, type TcpSink } from "./segment-out.js";
 import { add, gt, leq, lt, max, sub } from "./seq.js";
 import type { TcpOption } from "./tcp-option.js";
@@ -262,12 +263,6 @@ function writeOptions(c: TcpConnection, now: number): void {
   h.optionLength = p;
 }
 
-/** RFC 6675 §4 pipe: bytes believed in the network during SACK recovery. */
-function pipe(c: TcpConnection): number {
-  const from = lt(c.highRxt, c.sndUna) ? c.sndUna : c.highRxt;
-  return sub(c.sndNxt, c.sndUna) - c.scoreboard.sacked - c.scoreboard.holeBytesFrom(from);
-}
-
 function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number): number {
   const w = c.window;
   let sent = 0;
@@ -286,36 +281,17 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
     c.cc.onRestart(w);
   }
   while (sent < budget) {
-    if (c.inRecovery) {
-      // RFC 6675 §5 (C): retransmit holes first, as long as pipe leaves room in cwnd.
-      if (c.sackOk) {
-        if (pipe(c) >= w.cwnd) break;
-        const from = lt(c.highRxt, c.sndUna) ? c.sndUna : c.highRxt;
-        const hole = c.scoreboard.nextHole(from);
-        if (hole >= 0) {
-          const len = Math.min(c.scoreboard.holeLength, mss);
-          emit(c, now, sink, hole, len, TcpFlag.ACK);
-          c.highRxt = add(hole, len);
-          c.stats.retransmits++;
-          sent++;
-          if (c.rtoAt < 0) c.rtoAt = now + c.rtt.rto;
-          continue;
-        }
-        // No hole left to repair below the highest SACK: RFC 6675 rule (2), new data.
-        c.highRxt = c.scoreboard.highest(c.sndUna);
-      } else if (leq(c.highRxt, c.sndUna)) {
-        // RFC 6582 §3.2 (3)/(5): retransmit the first unacknowledged segment.
-        const dataLen = Math.max(0, Math.min(mss, sub(c.dataEnd(), c.sndUna)));
-        const fin = dataLen === 0 && c.finQueued && lt(c.dataEnd(), c.sndMax) ? TcpFlag.FIN : 0;
-        if (dataLen > 0 || fin) {
-          emit(c, now, sink, c.sndUna, dataLen, TcpFlag.ACK | fin);
-          c.highRxt = add(c.sndUna, dataLen + (fin ? 1 : 0));
-          c.stats.retransmits++;
-          sent++;
-          continue;
-        }
-        c.highRxt = add(c.sndUna, 1);
-      }
+    // Retransmissions first: the oldest segment deemed lost (RFC 6675 §5 (C) NextSeg() rule 1),
+    // while pipe is below cwnd.
+    const lost = c.sent.nextLost();
+    if (lost >= 0) {
+      if (!c.rtxForce && pipe(c) >= w.cwnd) break;
+      const start = c.sent.start(lost);
+      // Within the peer's window, unless it is the first unacknowledged segment (Linux tcp_retransmit_skb).
+      if (start !== c.sndUna && !lt(start, add(c.sndUna, c.sndWnd))) break;
+      c.rtxForce = false;
+      sent += retransmit(c, lost, now, sink, mss);
+      continue;
     }
     const dataEnd = c.dataEnd();
     const dataLeft = Math.max(0, sub(dataEnd, c.sndNxt));
@@ -342,28 +318,11 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
     }
     const fin = finLeft && len === dataLeft && wndRoom > len;
     if (len === 0 && !fin) break;
-    const flight = c.inRecovery && c.sackOk ? pipe(c) : sub(c.sndNxt, c.sndUna);
+    const flight = pipe(c);
     if (flight > 0 && flight + len > w.cwnd) break;
-    const retransmit = lt(c.sndNxt, c.sndMax);
-    let flags = TcpFlag.ACK;
-    if (fin) flags |= TcpFlag.FIN;
-    if (len === dataLeft && len > 0) flags |= TcpFlag.PSH;
-    emit(c, now, sink, c.sndNxt, len, flags);
-    if (retransmit) c.stats.retransmits++;
-    else {
-      c.stats.bytesOut += len;
-      if (!c.tsOk && !c.rttTiming && len > 0) {
-        // RFC 6298 §3 with Karn's rule: time one new segment at a time.
-        c.rttTiming = true;
-        c.rttSeq = add(c.sndNxt, len);
-        c.rttTime = now;
-      }
-    }
-    c.sndNxt = add(c.sndNxt, len + (fin ? 1 : 0));
-    c.sndMax = max(c.sndMax, c.sndNxt);
-    // RFC 6298 (5.1): start the timer if it is not running.
-    if (c.rtoAt < 0) c.rtoAt = now + c.rtt.rto;
-    if (c.unackedSince < 0) c.unackedSince = now;
+    // The record of segments in flight is full only for a flow of tiny segments: wait for ACKs.
+    if (!c.sent.canAppend) break;
+    sendNew(c, now, sink, len, fin, len === dataLeft && len > 0);
     sent++;
   }
   // Persist (RFC 9293 §3.8.6.1): data waits, nothing is in flight, the window does not let it go.
@@ -376,4 +335,61 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
     c.persistAt = now + Math.min(c.rtt.rto * 2 ** c.persistBackoff, c.config.maxRto);
   }
   return sent;
+}
+
+/** Sends `len` new bytes at SND.NXT (and the FIN after them with `fin`), recording the segment. */
+function sendNew(
+  c: TcpConnection,
+  now: number,
+  sink: TcpSink,
+  len: number,
+  fin: boolean,
+  push: boolean,
+): void {
+  let flags = TcpFlag.ACK;
+  if (fin) flags |= TcpFlag.FIN;
+  if (push) flags |= TcpFlag.PSH;
+  const seq = c.sndNxt;
+  emit(c, now, sink, seq, len, flags);
+  c.stats.bytesOut += len;
+  if (!c.tsOk && !c.rttTiming && len > 0) {
+    // RFC 6298 §3 with Karn's rule: time one new segment at a time.
+    c.rttTiming = true;
+    c.rttSeq = add(seq, len);
+    c.rttTime = now;
+  }
+  c.sndNxt = add(seq, len + (fin ? 1 : 0));
+  c.sndMax = max(c.sndMax, c.sndNxt);
+  c.sent.append(seq, c.sndNxt, now);
+  // RFC 6298 (5.1): start the timer if it is not running.
+  if (c.rtoAt < 0) c.rtoAt = now + c.rtt.rto;
+  if (c.unackedSince < 0) c.unackedSince = now;
+}
+
+/**
+ * Sends the recorded segment `p` again: its data (in pieces of `mss` when the MSS shrank since,
+ * e.g. now that SACK blocks ride along; so a call may exceed the dispatch budget by that many),
+ * with the FIN if the segment carried it. Returns the segments emitted.
+ */
+function retransmit(c: TcpConnection, p: number, now: number, sink: TcpSink, mss: number): number {
+  const rec = c.sent;
+  const start = rec.start(p);
+  const end = rec.end(p);
+  const dataEnd = c.dataEnd();
+  const withFin = c.finQueued && end === add(dataEnd, 1);
+  let left = sub(withFin ? dataEnd : end, start);
+  let seq = start;
+  let n = 0;
+  do {
+    const len = Math.min(left, mss);
+    left -= len;
+    emit(c, now, sink, seq, len, left === 0 && withFin ? TcpFlag.ACK | TcpFlag.FIN : TcpFlag.ACK);
+    seq = add(seq, len);
+    n++;
+  } while (left > 0);
+  rec.markRetransmitted(p, now);
+  c.stats.retransmits += n;
+  c.rttTiming = false; // Karn's algorithm: no sample from a range sent twice
+  if (c.rtoAt < 0) c.rtoAt = now + c.rtt.rto;
+  return n;
 }

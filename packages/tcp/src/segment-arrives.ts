@@ -1,6 +1,7 @@
 import { configMss } from "./config.js";
 import { type TcpConnection, TcpInput } from "./connection.js";
 import { TcpEvent } from "./events.js";
+import { detectLoss, readSackBlocks, recoveryAck } from "./recovery.js";
 import { add, geq, gt, inWindow, leq, lt, max, sub } from "./seq.js";
 import type { TcpView } from "./tcp-segment.js";
 import { keepAliveApplies } from "./timeouts.js";
@@ -365,8 +366,10 @@ function checkAck(c: TcpConnection, seg: TcpView, now: number): boolean {
     return false;
   }
   const windowField = seg.window << c.sndWscale;
-  if (gt(ack, c.sndUna)) {
-    newlyAcked(c, seg, ack, now);
+  const tsEcr = c.tsOk && seg.hasTimestamps ? seg.tsEcr : -1;
+  const advanced = gt(ack, c.sndUna);
+  if (advanced) {
+    newlyAcked(c, ack, now, tsEcr);
   } else if (ack === c.sndUna) {
     // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no payload, no SYN/FIN, same
     // window, ACK = SND.UNA (RFC 6675 counts SACK-bearing ACKs as well).
@@ -386,7 +389,7 @@ function checkAck(c: TcpConnection, seg: TcpView, now: number): boolean {
     }
   }
   if (c.sackOk && seg.sackCount > 0) readSackBlocks(c, seg);
-  if (!c.inRecovery && c.sndMax !== c.sndUna && lossDetected(c)) enterRecovery(c);
+  if (c.sndMax !== c.sndUna) detectLoss(c);
   // Window update (RFC 9293 §3.10.7.4): "If SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
   // SND.WL2 =< SEG.ACK), set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
   // Only from an ACK within SND.UNA..SND.NXT: an older one carries an older window.
@@ -427,42 +430,8 @@ function checkAck(c: TcpConnection, seg: TcpView, now: number): boolean {
   return true;
 }
 
-function readSackBlocks(c: TcpConnection, seg: TcpView): void {
-  for (let i = 0; i < seg.sackCount; i++) {
-    const n = c.scoreboard.add(seg.sackLeft(i), seg.sackRight(i), c.sndUna, c.sndMax);
-    if (n > 0) {
-      c.stats.sackedBytes += n;
-      if (c.inRecovery) c.wantOutput = true;
-    }
-  }
-}
-
-/**
- * RFC 6675 §5 entry condition: DupThresh (3) duplicate ACKs, or IsLost(SND.UNA): more than
- * (DupThresh − 1) × SMSS bytes SACKed above it. RFC 6582 §3.2 (2): not again for losses of the
- * window already being recovered.
- */
-function lossDetected(c: TcpConnection): boolean {
-  if (lt(c.sndUna, c.recoveryPoint)) return false;
-  if (c.dupAcks >= 3) return true;
-  return c.sackOk && c.scoreboard.sacked > 2 * c.sndMss;
-}
-
-function enterRecovery(c: TcpConnection): void {
-  const flight = sub(c.sndMax, c.sndUna);
-  c.cc.onCongestion(c.window, flight, c.lastNow);
-  c.inRecovery = true;
-  c.recoveryPoint = c.sndMax;
-  c.highRxt = c.sndUna;
-  c.rttTiming = false; // Karn: no samples from retransmitted data
-  // RFC 6675 §5 (4.2): cwnd = ssthresh; RFC 6582 §3.2 (2)-(3): cwnd = ssthresh + 3 × SMSS.
-  c.window.cwnd = c.sackOk ? c.window.ssthresh : c.window.ssthresh + 3 * c.sndMss;
-  c.stats.fastRecoveries++;
-  c.wantOutput = true;
-}
-
 /** SND.UNA < SEG.ACK: data (or SYN/FIN) acknowledged. */
-function newlyAcked(c: TcpConnection, seg: TcpView, ack: number, now: number): void {
+function newlyAcked(c: TcpConnection, ack: number, now: number, tsEcr: number): void {
   const acked = sub(ack, c.sndUna);
   const sb = c.sendBuffer;
   if (sb !== undefined) {
@@ -474,37 +443,26 @@ function newlyAcked(c: TcpConnection, seg: TcpView, ack: number, now: number): v
       c.events |= TcpEvent.Writable;
     }
   }
+  c.sent.acknowledge(ack);
   c.sndUna = ack;
   if (lt(c.sndNxt, ack)) c.sndNxt = ack;
-  c.scoreboard.pruneBelow(ack);
   c.dupAcks = 0;
   c.retries = 0;
   // RTT: RFC 7323 §4.1 with timestamps (any ACK of new data), else RFC 6298 timing of one segment.
   let sample = 0;
-  if (c.tsOk && seg.hasTimestamps && seg.tsEcr !== 0) {
-    sample = c.tsNow(now) - seg.tsEcr;
+  if (tsEcr >= 0 && tsEcr !== 0) {
+    sample = c.tsNow(now) - tsEcr;
     if (sample >= 0 && sample < 0x7fffffff) c.rtt.sample(sample);
   } else if (c.rttTiming && geq(ack, c.rttSeq)) {
     sample = now - c.rttTime;
     c.rtt.sample(sample);
     c.rttTiming = false;
   }
-  if (c.inRecovery) {
-    if (geq(ack, c.recoveryPoint)) {
-      // RFC 6675 §5 / RFC 6582 §3.2 (5): full acknowledgment ends recovery.
-      c.inRecovery = false;
-      const flight = sub(c.sndMax, c.sndUna);
-      c.window.cwnd = c.sackOk
-        ? c.window.ssthresh
-        : Math.min(c.window.ssthresh, Math.max(flight, c.sndMss) + c.sndMss);
-    } else if (!c.sackOk) {
-      // RFC 6582 §3.2 (5) partial ACK: retransmit the next hole, deflate by the acked amount.
-      c.highRxt = c.sndUna;
-      c.window.cwnd = Math.max(c.window.cwnd - acked + c.sndMss, c.sndMss);
-    }
-  } else {
-    c.cc.onAck(c.window, acked, now, c.rtt.hasSample ? c.rtt.srtt : 0);
-  }
+  const wasRecovering = c.inRecovery;
+  recoveryAck(c, ack, acked);
+  // Outside fast recovery the window grows (slow start after a timeout included); RFC 6675 §5
+  // holds it during recovery.
+  if (!wasRecovering) c.cc.onAck(c.window, acked, now, c.rtt.hasSample ? c.rtt.srtt : 0);
   // RFC 6298 (5.2)/(5.3): stop the timer when all is acknowledged, else restart it.
   if (c.sndUna === c.sndMax) {
     c.rtoAt = -1;

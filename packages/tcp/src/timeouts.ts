@@ -1,5 +1,6 @@
 import type { TcpConnection, TcpState } from "./connection.js";
 import type { TcpIcmpError } from "./events.js";
+import { timeoutMarkLost } from "./recovery.js";
 import { add, geq, leq, sub } from "./seq.js";
 
 // RFC 9293 §3.10.8 TIMEOUTS: user timeout, retransmission timeout, time-wait timeout; plus the
@@ -64,9 +65,10 @@ function userTimeout(c: TcpConnection): void {
 
 /**
  * §3.10.8 RETRANSMISSION TIMEOUT with RFC 6298 §5: back off the timer (5.5), restart it (5.6),
- * retransmit the earliest unacknowledged segment (5.4) — here by rewinding SND.NXT to SND.UNA
- * (go-back-N, slow start from one segment) — and forget SACK information (RFC 2018 §8). Gives up
- * with ETIMEDOUT after synRetries / synAckRetries / maxRetries timeouts (Linux tcp_retries2).
+ * retransmit the earliest unacknowledged segment (5.4) and, as the window grows again from one
+ * segment, every other segment deemed lost — not what the peer SACKed (RFC 6675 §5.1; see
+ * timeoutMarkLost). Gives up with ETIMEDOUT after synRetries / synAckRetries /
+ * maxRetries timeouts (Linux tcp_retries2).
  */
 function retransmissionTimeout(c: TcpConnection, now: number): void {
   c.rtoAt = -1;
@@ -100,12 +102,7 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
   if (c.sndMax === c.sndUna) return; // nothing outstanding (a stale timer)
   const flight = sub(c.sndMax, c.sndUna);
   c.cc.onTimeout(c.window, flight, now);
-  c.inRecovery = false;
-  c.dupAcks = 0;
-  c.recoveryPoint = c.sndMax; // RFC 6582 §4: no fast retransmit for this window's duplicates
-  c.scoreboard.clear();
-  c.sndNxt = c.sndUna;
-  c.highRxt = c.sndUna;
+  timeoutMarkLost(c, now);
   c.rtoAt = now + c.rtt.rto;
   c.wantOutput = true;
 }
@@ -178,12 +175,10 @@ export function icmpError(c: TcpConnection, kind: TcpIcmpError, seq: number, mtu
     if (mss >= c.sndMss) return false;
     c.sndMss = mss;
     c.window.mss = mss;
-    // Resend what is outstanding at the smaller size without a congestion response (RFC 1191 §6.5).
-    if (c.sndMax !== c.sndUna) {
-      c.sndNxt = c.sndUna;
-      c.scoreboard.clear();
-      c.inRecovery = false;
-    }
+    // Resend what is outstanding and not SACKed at the smaller size, without a congestion
+    // response (RFC 1191 §6.5).
+    const sent = c.sent;
+    for (let i = 0; i < sent.count; i++) sent.markLost(sent.at(i));
     c.wantOutput = true;
     return true;
   }

@@ -107,8 +107,20 @@ function checkInvariants(c: TcpConnection): void {
   }
   const sb = c.sendBuffer;
   if (sb !== undefined) expect(sb.length).toBeLessThanOrEqual(sb.capacity);
-  expect(c.scoreboard.count).toBeLessThanOrEqual(32);
-  expect(c.scoreboard.sacked).toBeLessThanOrEqual(((c.sndMax - c.sndUna) >>> 0) + 0);
+  // The record of segments in flight: bounded, and its byte counts within what is outstanding.
+  const sent = c.sent;
+  expect(sent.count).toBeLessThanOrEqual(sent.maxRecords);
+  const outstanding = (c.sndMax - c.sndUna) >>> 0;
+  expect(sent.sackedBytes).toBeLessThanOrEqual(outstanding);
+  expect(sent.lostBytes).toBeLessThanOrEqual(outstanding);
+  expect(sent.sackedBytes).toBeGreaterThanOrEqual(0);
+  expect(sent.lostBytes).toBeGreaterThanOrEqual(0);
+  expect(sent.retransBytes).toBeGreaterThanOrEqual(0);
+  expect(sent.waitingBytes).toBeGreaterThanOrEqual(0);
+  if (sent.count > 0) {
+    expect(sent.start(sent.at(0))).toBe(c.sndUna);
+    expect(sent.end(sent.last)).toBe(c.sndMax);
+  }
   const d = c.deadline();
   if (d !== undefined) expect(Number.isFinite(d)).toBe(true);
   expect(Number.isFinite(c.window.cwnd) && c.window.cwnd > 0).toBe(true);

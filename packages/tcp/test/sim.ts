@@ -43,6 +43,12 @@ export interface PathFaults {
   dropNth?: number[];
   /** Drops a segment when this returns true (sees the decoded segment and the sender). */
   dropIf?: (seg: TcpView, from: number) => boolean;
+  /**
+   * Link rate, bytes per ms (125_000 is 1 Gbit/s): each direction serializes its datagrams (20
+   * bytes of IPv4 header counted) one after another, so that a burst leaves spread over time as
+   * from a real interface. Unlimited when absent.
+   */
+  rate?: number;
 }
 
 interface InFlight {
@@ -124,6 +130,8 @@ export class Sim {
   readonly hosts: Host[] = [];
   private queue: InFlight[] = [];
   private order = 0;
+  /** When each sender's link is free again (with {@link PathFaults.rate}), by address. */
+  private readonly linkFree = new Map<number, number>();
   private readonly random: () => number;
   /** Every segment put on the path, for assertions: [time, from, bytes]. */
   readonly trace: { at: number; from: number; bytes: Uint8Array }[] = [];
@@ -163,13 +171,20 @@ export class Sim {
         return;
       }
     }
+    let departs = this.now;
+    if (f.rate !== undefined) {
+      // Serialization: the datagram leaves when the link has finished the previous one; a drop
+      // further along the path still used the sender's link.
+      departs = Math.max(this.now, this.linkFree.get(from.address) ?? 0) + (20 + end) / f.rate;
+      this.linkFree.set(from.address, departs);
+    }
     if (f.loss && this.random() < f.loss) return;
     const copies = f.duplicate && this.random() < f.duplicate ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       const bytes = this.scratch.slice(0, end);
       if (f.corrupt && this.random() < f.corrupt)
         bytes[Math.floor(this.random() * bytes.length)] ^= 1 << Math.floor(this.random() * 8);
-      let at = this.now + (f.delay ?? 0);
+      let at = departs + (f.delay ?? 0);
       if (f.reorder && this.random() < f.reorder) at += this.random() * (f.jitter ?? 5);
       this.queue.push({ at, order: this.order++, to, src: seg.localAddress, dst: seg.remoteAddress, bytes });
     }
