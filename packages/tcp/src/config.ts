@@ -2,6 +2,13 @@
 export type CongestionControlName = "cubic" | "newreno";
 
 /**
+ * Loss detection with SACK: RACK-TLP (RFC 8985, Linux's default: time-based, detects lost
+ * retransmissions, probes tail losses) or RFC 6675's duplicate-ACK threshold alone. Without SACK
+ * both fall back to NewReno (RFC 6582), as Linux does.
+ */
+export type LossRecoveryName = "rack" | "rfc6675";
+
+/**
  * Per-connection (and per-listener) settings. Every field is optional where it is passed in;
  * {@link resolveTcpConfig} fills Linux-like defaults (the sysctl each mirrors is named).
  */
@@ -32,6 +39,8 @@ export interface TcpConfig {
   keepAliveCount: number;
   /** Congestion control (net.ipv4.tcp_congestion_control, Linux default cubic). */
   congestionControl: CongestionControlName;
+  /** Loss detection with SACK (net.ipv4.tcp_recovery: 1, RACK, by default; see {@link LossRecoveryName}). */
+  recovery: LossRecoveryName;
   /** Initial congestion window in segments (RFC 6928, Linux TCP_INIT_CWND 10). */
   initialCwnd: number;
   /** Lower bound of the retransmission timeout, ms (Linux TCP_RTO_MIN 200 ms; RFC 6298 says 1 s). */
@@ -94,6 +103,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   keepAliveInterval: 75_000,
   keepAliveCount: 9,
   congestionControl: "cubic",
+  recovery: "rack",
   initialCwnd: 10,
   minRto: 200,
   maxRto: 120_000,
@@ -158,6 +168,7 @@ export function resolveTcpConfig(
     "congestionControl",
     'must be "cubic" or "newreno"',
   );
+  need(c.recovery === "rack" || c.recovery === "rfc6675", "recovery", 'must be "rack" or "rfc6675"');
   return c;
 }
 

@@ -5,6 +5,7 @@ import { Cubic } from "./cubic.js";
 import { dispatch } from "./dispatch.js";
 import { type TcpErrorCode, TcpEvent, type TcpIcmpError } from "./events.js";
 import { NewReno } from "./newreno.js";
+import { RackState } from "./rack.js";
 import { ReceiveBuffer } from "./receive-buffer.js";
 import { RttEstimator } from "./rtt-estimator.js";
 import { segmentArrives } from "./segment-arrives.js";
@@ -90,6 +91,10 @@ function newStatus(): TcpStatus {
     retransmits: 0,
     timeouts: 0,
     fastRecoveries: 0,
+    lossProbes: 0,
+    lossProbeRecoveries: 0,
+    lostRetransmits: 0,
+    dsacks: 0,
     sackedBytes: 0,
     dupAcks: 0,
     outOfOrder: 0,
@@ -199,7 +204,7 @@ export class TcpConnection {
   sendBuffer: SendBuffer | undefined = undefined;
   receiveBuffer: ReceiveBuffer | undefined = undefined;
 
-  // Congestion control and loss recovery (RFC 5681, 6582, 6675)
+  // Congestion control and loss recovery (RFC 5681, 6582, 6675, 8985)
   readonly window: CongestionWindow;
   readonly cc: CongestionControl;
   dupAcks = 0;
@@ -215,6 +220,8 @@ export class TcpConnection {
   lostScanned = 0;
   /** The segments in flight: ranges, transmit times, SACKed/lost/retransmitted (the scoreboard). */
   readonly sent: SentSegments;
+  /** RACK-TLP variables (RFC 8985). */
+  readonly rack = new RackState();
 
   // RTT (RFC 6298; RFC 7323 §4 with timestamps)
   readonly rtt: RttEstimator;
@@ -224,6 +231,10 @@ export class TcpConnection {
 
   // Timers: absolute deadlines in ms, -1 when stopped (RFC 9293 §3.8, §3.10.8)
   rtoAt = -1;
+  /** RACK reordering timer (RFC 8985 §6.2 step 5). */
+  rackAt = -1;
+  /** Tail loss probe timeout, PTO (RFC 8985 §7.2). */
+  tlpAt = -1;
   persistAt = -1;
   delAckAt = -1;
   keepAliveAt = -1;
@@ -244,6 +255,8 @@ export class TcpConnection {
   synPending = false;
   /** Send a probe (zero window or keepalive): seq SND.UNA − 1, no data, as Linux does. */
   probeNow = false;
+  /** The PTO fired: send a tail loss probe (RFC 8985 §7.3). */
+  tlpPending = false;
   /** The persist timer fired with a small but open window: send into it despite SWS avoidance. */
   overrideSws = false;
   /** A reset to send: its sequence number, ack number and flags. */
@@ -514,6 +527,7 @@ export class TcpConnection {
     if (state === "CLOSED") {
       this.releaseBuffers();
       this.rtoAt = this.persistAt = this.delAckAt = this.keepAliveAt = this.timeWaitAt = this.finWait2At = -1;
+      this.rackAt = this.tlpAt = -1;
       this.events |= TcpEvent.Closed | TcpEvent.Readable | TcpEvent.Writable;
       if (this.parent !== undefined && !this.accepted) this.parent.childGone(this);
     }

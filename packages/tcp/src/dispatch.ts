@@ -1,5 +1,6 @@
 import { put32 } from "@userstack/wire";
 import type { TcpConnection } from "./connection.js";
+import { tlpMayProbe, tlpRetransmitCandidate, tlpSchedule } from "./rack.js";
 import { pipe } from "./recovery.js";
 import { TcpSegmentOut, type TcpSink } from "./segment-out.js";
 import { add, gt, leq, lt, max, sub } from "./seq.js";
@@ -280,9 +281,14 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
     if (w.cwnd > iw) w.cwnd = iw;
     c.cc.onRestart(w);
   }
+  if (c.tlpPending) {
+    c.tlpPending = false;
+    sent += sendProbe(c, now, sink, mss);
+  }
+  let newData = false;
   while (sent < budget) {
-    // Retransmissions first: the oldest segment deemed lost (RFC 6675 §5 (C) NextSeg() rule 1),
-    // while pipe is below cwnd.
+    // Retransmissions first: the oldest segment deemed lost (RFC 6675 §5 (C) NextSeg() rule 1;
+    // RACK leaves what to send to the recovery, RFC 8985 §9.3), while pipe is below cwnd.
     const lost = c.sent.nextLost();
     if (lost >= 0) {
       if (!c.rtxForce && pipe(c) >= w.cwnd) break;
@@ -323,8 +329,11 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
     // The record of segments in flight is full only for a flow of tiny segments: wait for ACKs.
     if (!c.sent.canAppend) break;
     sendNew(c, now, sink, len, fin, len === dataLeft && len > 0);
+    newData = true;
     sent++;
   }
+  // RFC 8985 §7.2: new data sent arms the probe timeout.
+  if (newData) tlpSchedule(c, now);
   // Persist (RFC 9293 §3.8.6.1): data waits, nothing is in flight, the window does not let it go.
   if (
     c.sndMax === c.sndUna &&
@@ -391,5 +400,37 @@ function retransmit(c: TcpConnection, p: number, now: number, sink: TcpSink, mss
   c.stats.retransmits += n;
   c.rttTiming = false; // Karn's algorithm: no sample from a range sent twice
   if (c.rtoAt < 0) c.rtoAt = now + c.rtt.rto;
+  return n;
+}
+
+/**
+ * RFC 8985 §7.3 TLP_send_probe(): one segment of new data if the peer's window lets it go, else
+ * the most recently sent segment again — whatever cwnd says, and without changing it. One probe
+ * per episode; the RTO is then armed afresh. Returns the segments emitted.
+ */
+function sendProbe(c: TcpConnection, now: number, sink: TcpSink, mss: number): number {
+  const r = c.rack;
+  if (!tlpMayProbe(c)) return 0;
+  const dataEnd = c.dataEnd();
+  const dataLeft = Math.max(0, sub(dataEnd, c.sndNxt));
+  const finLeft = c.finQueued && leq(c.sndNxt, dataEnd);
+  const wndRoom = sub(add(c.sndUna, c.sndWnd), c.sndNxt);
+  let n = 0;
+  if ((dataLeft > 0 || finLeft) && wndRoom > 0 && c.sent.canAppend) {
+    const len = Math.min(mss, dataLeft, wndRoom);
+    sendNew(c, now, sink, len, finLeft && len === dataLeft && wndRoom > len, len === dataLeft && len > 0);
+    r.tlpIsRetrans = false;
+    n = 1;
+  } else {
+    const p = tlpRetransmitCandidate(c);
+    if (p < 0) return 0;
+    r.tlpStart = c.sent.start(p);
+    n = retransmit(c, p, now, sink, mss);
+    r.tlpIsRetrans = true;
+  }
+  r.tlpEndSeq = c.sndMax;
+  r.tlpDsack = false;
+  c.stats.lossProbes++;
+  c.rtoAt = now + c.rtt.rto;
   return n;
 }

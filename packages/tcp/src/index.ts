@@ -3,6 +3,7 @@ export {
   type CongestionControlName,
   configMss,
   DEFAULT_TCP_CONFIG,
+  type LossRecoveryName,
   resolveTcpConfig,
   type TcpConfig,
 } from "./config.js";

@@ -1,12 +1,20 @@
 import type { TcpConnection } from "./connection.js";
+import {
+  rackDelivered,
+  rackDetectLoss,
+  rackMarkLostOnTimeout,
+  rackOnDsack,
+  rackRecoveryEnded,
+} from "./rack.js";
 import { SACKED } from "./sent-segments.js";
-import { add, geq, gt, lt, max, sub } from "./seq.js";
+import { add, geq, gt, leq, lt, max, sub } from "./seq.js";
 import type { TcpView } from "./tcp-segment.js";
 
 // Loss recovery on the segments in flight (sent-segments.ts): what each ACK tells (cumulative
-// acknowledgment, SACK blocks), which segments are deemed lost — RFC 6675's IsLost with SACK,
-// NewReno's duplicate ACKs (RFC 6582) without — and entering and leaving fast recovery, once
-// per loss episode (RFC 6675 §5).
+// acknowledgment, SACK blocks, DSACK), which segments are deemed lost — RACK (RFC 8985) by
+// default, RFC 6675's IsLost with `recovery: "rfc6675"`, NewReno's duplicate ACKs (RFC 6582)
+// without SACK — and entering and leaving fast recovery, once per loss episode (RFC 6675 §5,
+// RFC 8985 §9.3 leaves the congestion response to these).
 
 /** DupThresh (RFC 5681 §3.2, RFC 6675 §2). */
 const DUP_THRESH = 3;
@@ -21,18 +29,41 @@ export function pipe(c: TcpConnection): number {
 }
 
 /**
+ * The cumulative ACK `ack` (above SND.UNA) delivered the oldest segments: RACK learns from each
+ * (RFC 8985 §6.2 steps 1–3), then they are forgotten. `tsEcr` is the ACK's echo, -1 without.
+ */
+export function acknowledgeSent(c: TcpConnection, ack: number, now: number, tsEcr: number): void {
+  const sent = c.sent;
+  for (let i = 0; i < sent.count; i++) {
+    const p = sent.at(i);
+    if (!lt(sent.start(p), ack)) break;
+    if (!(sent.flags(p) & SACKED)) rackDelivered(c, p, now, tsEcr);
+    if (!leq(sent.end(p), ack)) break;
+  }
+  sent.acknowledge(ack);
+}
+
+/**
  * The SACK blocks of an ACK onto the segments in flight (RFC 2018, RFC 6675 §4 Update()): every
  * segment a block covers whole is SACKed (a block covering part of one leaves it to be resent:
- * rare, and the cost of a needless retransmission). Blocks outside what is outstanding (old,
- * D-SACK, forged) are ignored. Returns the bytes newly SACKed.
+ * rare, and the cost of a needless retransmission). A first block below the cumulative ACK, or
+ * inside the second, is a DSACK (RFC 2883 §4). Blocks beyond what was sent are ignored.
+ * Returns the bytes newly SACKed.
  */
-export function readSackBlocks(c: TcpConnection, seg: TcpView): number {
+export function readSackBlocks(c: TcpConnection, seg: TcpView, now: number, tsEcr: number): number {
   const sent = c.sent;
   let newly = 0;
   for (let b = 0; b < seg.sackCount; b++) {
     let l = seg.sackLeft(b);
     const r = seg.sackRight(b);
     if (!lt(l, r)) continue;
+    if (
+      b === 0 &&
+      (leq(r, seg.ack) || (seg.sackCount > 1 && geq(l, seg.sackLeft(1)) && leq(r, seg.sackRight(1))))
+    ) {
+      rackOnDsack(c, l, r);
+      continue;
+    }
     if (!lt(c.sndUna, r) || gt(r, c.sndMax)) continue;
     if (lt(l, c.sndUna)) l = c.sndUna;
     let i = sent.find(l);
@@ -45,7 +76,10 @@ export function readSackBlocks(c: TcpConnection, seg: TcpView): number {
       const p = sent.at(i);
       const e = sent.end(p);
       if (gt(e, r) && !(e === finEnd && lt(sent.start(p), r))) break;
-      if (sent.markSacked(p)) newly += sent.length(p);
+      if (sent.markSacked(p)) {
+        newly += sent.length(p);
+        rackDelivered(c, p, now, tsEcr);
+      }
     }
   }
   if (newly > 0) {
@@ -56,17 +90,19 @@ export function readSackBlocks(c: TcpConnection, seg: TcpView): number {
 }
 
 /**
- * After an ACK: marks what is lost, and enters fast recovery when a loss is found outside
- * recovery — once per episode: not during a recovery or the recovery from a timeout, whose
- * window the congestion response covered.
+ * After an ACK (or the RACK reordering timer): marks what is lost by the configured algorithm,
+ * and enters fast recovery when a loss is found outside recovery — once per episode: not during
+ * a recovery or the recovery from a timeout, whose window the congestion response covered.
  */
-export function detectLoss(c: TcpConnection): void {
+export function detectLoss(c: TcpConnection, now: number): void {
   const sent = c.sent;
   if (sent.count === 0) return;
   let found = false;
   if (!c.sackOk) {
     // RFC 6582 §3.2 (2): DupThresh duplicate ACKs; the first unacknowledged segment is lost.
     if (c.dupAcks >= DUP_THRESH && !c.inRecovery && !c.rtoRecovery) found = sent.markLostOnce(sent.at(0));
+  } else if (c.config.recovery === "rack") {
+    found = rackDetectLoss(c, now) > 0 || sent.waitingBytes > 0;
   } else {
     found = rfc6675MarkLost(c) > 0;
   }
@@ -119,8 +155,23 @@ export function enterRecovery(c: TcpConnection): void {
   c.window.cwnd = c.sackOk ? c.window.ssthresh : c.window.ssthresh + 3 * c.sndMss;
   // The first retransmission goes whatever pipe says (RFC 6675 §5 (4.3), RFC 6582 (3)).
   c.rtxForce = true;
+  // Recovery answers for the tail too: no probe episode runs beside it (Linux
+  // tcp_init_cwnd_reduction).
+  c.rack.tlpEndSeq = -1;
+  c.tlpAt = -1;
   c.stats.fastRecoveries++;
   c.wantOutput = true;
+}
+
+/**
+ * RFC 8985 §7.4: a tail loss probe retransmitted a segment that was lost, and nothing else
+ * reported that loss: the window is reduced once, as for a loss repaired in recovery (Linux
+ * enters CWR for it).
+ */
+export function tlpRepairedLoss(c: TcpConnection): void {
+  c.cc.onCongestion(c.window, sub(c.sndMax, c.sndUna), c.lastNow);
+  if (c.window.cwnd > c.window.ssthresh) c.window.cwnd = c.window.ssthresh;
+  c.stats.lossProbeRecoveries++;
 }
 
 /**
@@ -129,7 +180,10 @@ export function enterRecovery(c: TcpConnection): void {
  * deflates cwnd (RFC 6582 §3.2 (5)). The recovery after a timeout ends likewise (RFC 6675 §5.1).
  */
 export function recoveryAck(c: TcpConnection, ack: number, acked: number): void {
-  if (c.rtoRecovery && geq(ack, c.recoveryPoint)) c.rtoRecovery = false;
+  if (c.rtoRecovery && geq(ack, c.recoveryPoint)) {
+    c.rtoRecovery = false;
+    rackRecoveryEnded(c);
+  }
   if (!c.inRecovery) return;
   if (geq(ack, c.recoveryPoint)) {
     c.inRecovery = false;
@@ -137,6 +191,7 @@ export function recoveryAck(c: TcpConnection, ack: number, acked: number): void 
     c.window.cwnd = c.sackOk
       ? c.window.ssthresh
       : Math.min(c.window.ssthresh, Math.max(flight, c.sndMss) + c.sndMss);
+    rackRecoveryEnded(c);
   } else if (!c.sackOk) {
     if (c.sent.count > 0 && c.sent.markLostOnce(c.sent.at(0))) c.rtxForce = true;
     c.window.cwnd = Math.max(c.window.cwnd - acked + c.sndMss, c.sndMss);
@@ -144,10 +199,11 @@ export function recoveryAck(c: TcpConnection, ack: number, acked: number): void 
 }
 
 /**
- * RFC 6298 (5.4)–(5.6) with RFC 6675 §5.1: after a retransmission timeout the SACK information
- * stays (unless the peer reneged: the first unacknowledged segment is SACKed, RFC 2018 §8), and
- * every segment not SACKed is deemed lost and resent in order as the window opens from one
- * segment. Nothing the peer reported holding is sent again.
+ * RFC 6298 (5.4)–(5.6) with RFC 6675 §5.1 and RFC 8985 §6.3: after a retransmission timeout the
+ * SACK information stays (unless the peer reneged: the first unacknowledged segment is SACKed,
+ * RFC 2018 §8), and what is deemed lost — every segment not SACKed, or with RACK those that had
+ * RACK.rtt to be acknowledged — is resent in order as the window opens from one segment. Nothing
+ * the peer reported holding is sent again.
  */
 export function timeoutMarkLost(c: TcpConnection, now: number): void {
   const sent = c.sent;
@@ -155,9 +211,13 @@ export function timeoutMarkLost(c: TcpConnection, now: number): void {
   c.rtoRecovery = true;
   c.dupAcks = 0;
   c.recoveryPoint = c.sndMax; // RFC 6582 §4 / RFC 6675 §5.1: no fast recovery for this window
+  c.rack.tlpEndSeq = -1;
+  c.tlpAt = -1;
+  c.rackAt = -1;
   if (sent.count === 0) return;
   if (sent.flags(sent.at(0)) & SACKED) sent.clearSacks(now);
-  for (let i = 0; i < sent.count; i++) sent.markLost(sent.at(i));
+  if (c.sackOk && c.config.recovery === "rack") rackMarkLostOnTimeout(c, now);
+  else for (let i = 0; i < sent.count; i++) sent.markLost(sent.at(i));
   c.lostScanned = c.sndMax;
   c.rtxForce = true;
 }

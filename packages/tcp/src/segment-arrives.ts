@@ -1,7 +1,8 @@
 import { configMss } from "./config.js";
 import { type TcpConnection, TcpInput } from "./connection.js";
 import { TcpEvent } from "./events.js";
-import { detectLoss, readSackBlocks, recoveryAck } from "./recovery.js";
+import { tlpProcessAck, tlpSchedule } from "./rack.js";
+import { acknowledgeSent, detectLoss, readSackBlocks, recoveryAck, tlpRepairedLoss } from "./recovery.js";
 import { add, geq, gt, inWindow, leq, lt, max, sub } from "./seq.js";
 import type { TcpView } from "./tcp-segment.js";
 import { keepAliveApplies } from "./timeouts.js";
@@ -388,8 +389,13 @@ function checkAck(c: TcpConnection, seg: TcpView, now: number): boolean {
       }
     }
   }
-  if (c.sackOk && seg.sackCount > 0) readSackBlocks(c, seg);
-  if (c.sndMax !== c.sndUna) detectLoss(c);
+  let sacked = 0;
+  if (c.sackOk && seg.sackCount > 0) sacked = readSackBlocks(c, seg, now, tsEcr);
+  // RFC 8985 §7.4: the tail loss probe's episode, and the loss it may have repaired.
+  if (tlpProcessAck(c, ack, advanced, sacked > 0)) tlpRepairedLoss(c);
+  if (c.sndMax !== c.sndUna) detectLoss(c, now);
+  // RFC 8985 §7.2: an ACK of new data restarts the probe timeout.
+  if (advanced) tlpSchedule(c, now);
   // Window update (RFC 9293 §3.10.7.4): "If SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
   // SND.WL2 =< SEG.ACK), set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK."
   // Only from an ACK within SND.UNA..SND.NXT: an older one carries an older window.
@@ -443,7 +449,7 @@ function newlyAcked(c: TcpConnection, ack: number, now: number, tsEcr: number): 
       c.events |= TcpEvent.Writable;
     }
   }
-  c.sent.acknowledge(ack);
+  acknowledgeSent(c, ack, now, tsEcr);
   c.sndUna = ack;
   if (lt(c.sndNxt, ack)) c.sndNxt = ack;
   c.dupAcks = 0;
@@ -467,6 +473,7 @@ function newlyAcked(c: TcpConnection, ack: number, now: number, tsEcr: number): 
   if (c.sndUna === c.sndMax) {
     c.rtoAt = -1;
     c.unackedSince = -1;
+    c.tlpAt = -1;
   } else {
     c.rtoAt = now + c.rtt.rto;
     c.unackedSince = now;
@@ -478,8 +485,9 @@ function enterTimeWait(c: TcpConnection, now: number): void {
   c.setState("TIME-WAIT");
   // RFC 9293 §3.10.7.4: "Start the time-wait timer, turn off the other timers." The ACK of the
   // peer's FIN (ackNow) is still owed; no probe or delayed ACK is.
-  c.rtoAt = c.persistAt = c.keepAliveAt = c.finWait2At = c.delAckAt = -1;
+  c.rtoAt = c.persistAt = c.keepAliveAt = c.finWait2At = c.delAckAt = c.rackAt = c.tlpAt = -1;
   c.probeNow = false;
+  c.tlpPending = false;
   c.overrideSws = false;
   c.timeWaitAt = now + 2 * c.config.msl;
 }

@@ -42,6 +42,14 @@ export interface TcpStats {
   timeouts: number;
   /** Entries into fast recovery. */
   fastRecoveries: number;
+  /** Tail loss probes sent (RFC 8985 §7). */
+  lossProbes: number;
+  /** Losses a tail loss probe repaired, answered by one window reduction (RFC 8985 §7.4). */
+  lossProbeRecoveries: number;
+  /** Retransmissions found lost again by RACK (RFC 8985 §6.2; Linux TCPLostRetransmit). */
+  lostRetransmits: number;
+  /** DSACK blocks received: segments that reached the peer twice (RFC 2883). */
+  dsacks: number;
   /** Bytes newly reported by SACK blocks. */
   sackedBytes: number;
   /** Duplicate ACKs received (RFC 5681 §2 definition). */
@@ -84,6 +92,10 @@ export function newStats(): TcpStats {
     retransmits: 0,
     timeouts: 0,
     fastRecoveries: 0,
+    lossProbes: 0,
+    lossProbeRecoveries: 0,
+    lostRetransmits: 0,
+    dsacks: 0,
     sackedBytes: 0,
     dupAcks: 0,
     outOfOrder: 0,
@@ -104,6 +116,10 @@ export function copyStats(from: TcpStats, into: TcpStats): void {
   into.retransmits = from.retransmits;
   into.timeouts = from.timeouts;
   into.fastRecoveries = from.fastRecoveries;
+  into.lossProbes = from.lossProbes;
+  into.lossProbeRecoveries = from.lossProbeRecoveries;
+  into.lostRetransmits = from.lostRetransmits;
+  into.dsacks = from.dsacks;
   into.sackedBytes = from.sackedBytes;
   into.dupAcks = from.dupAcks;
   into.outOfOrder = from.outOfOrder;

@@ -1,6 +1,7 @@
 import type { TcpConnection, TcpState } from "./connection.js";
 import type { TcpIcmpError } from "./events.js";
-import { timeoutMarkLost } from "./recovery.js";
+import { rackDetectLoss, tlpMayProbe } from "./rack.js";
+import { enterRecovery, timeoutMarkLost } from "./recovery.js";
 import { add, geq, leq, sub } from "./seq.js";
 
 // RFC 9293 §3.10.8 TIMEOUTS: user timeout, retransmission timeout, time-wait timeout; plus the
@@ -22,8 +23,20 @@ export function runTimers(c: TcpConnection, now: number): void {
     userTimeout(c);
     return;
   }
+  if (c.tlpAt >= 0 && now >= c.tlpAt) {
+    // RFC 8985 §7.3: the probe goes out with this dispatch, and the RTO is armed afresh after
+    // it. A PTO capped at the RTO's expiry (one segment in flight: 2·SRTT + 200 ms) fires in its
+    // place, as Linux's single timer does.
+    c.tlpAt = -1;
+    if (tlpMayProbe(c)) {
+      c.tlpPending = true;
+      c.rtoAt = now + c.rtt.rto;
+      c.wantOutput = true;
+    }
+  }
   if (c.rtoAt >= 0 && now >= c.rtoAt) retransmissionTimeout(c, now);
   if (isClosed(c)) return;
+  if (c.rackAt >= 0 && now >= c.rackAt) reorderTimeout(c, now);
   if (c.persistAt >= 0 && now >= c.persistAt) persistTimeout(c);
   if (isClosed(c)) return;
   if (c.delAckAt >= 0 && now >= c.delAckAt) {
@@ -45,6 +58,8 @@ export function nextDeadline(c: TcpConnection): number | undefined {
   if (c.wantOutput || c.ackNow || c.synPending || c.probeNow) return c.lastNow;
   let t = Number.POSITIVE_INFINITY;
   if (c.rtoAt >= 0 && c.rtoAt < t) t = c.rtoAt;
+  if (c.rackAt >= 0 && c.rackAt < t) t = c.rackAt;
+  if (c.tlpAt >= 0 && c.tlpAt < t) t = c.tlpAt;
   if (c.persistAt >= 0 && c.persistAt < t) t = c.persistAt;
   if (c.delAckAt >= 0 && c.delAckAt < t) t = c.delAckAt;
   if (c.keepAliveAt >= 0 && c.keepAliveAt < t) t = c.keepAliveAt;
@@ -66,8 +81,8 @@ function userTimeout(c: TcpConnection): void {
 /**
  * §3.10.8 RETRANSMISSION TIMEOUT with RFC 6298 §5: back off the timer (5.5), restart it (5.6),
  * retransmit the earliest unacknowledged segment (5.4) and, as the window grows again from one
- * segment, every other segment deemed lost — not what the peer SACKed (RFC 6675 §5.1; see
- * timeoutMarkLost). Gives up with ETIMEDOUT after synRetries / synAckRetries /
+ * segment, every other segment deemed lost — not what the peer SACKed (RFC 6675 §5.1, RFC 8985
+ * §6.3; see timeoutMarkLost). Gives up with ETIMEDOUT after synRetries / synAckRetries /
  * maxRetries timeouts (Linux tcp_retries2).
  */
 function retransmissionTimeout(c: TcpConnection, now: number): void {
@@ -105,6 +120,18 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
   timeoutMarkLost(c, now);
   c.rtoAt = now + c.rtt.rto;
   c.wantOutput = true;
+}
+
+/**
+ * RFC 8985 §6.2 step 5: the reordering timer — segments that were waiting out the reordering
+ * window are judged again; a loss found outside recovery starts it (Linux tcp_rack_reo_timeout).
+ */
+function reorderTimeout(c: TcpConnection, now: number): void {
+  c.rackAt = -1;
+  if (c.sndMax === c.sndUna) return;
+  if (rackDetectLoss(c, now) === 0) return;
+  c.wantOutput = true;
+  if (!c.inRecovery && !c.rtoRecovery && geq(c.sndUna, c.recoveryPoint)) enterRecovery(c);
 }
 
 /** RFC 1122 §4.2.2.17: probe a zero window, backing off like the RTO; the connection stays open while the peer answers. */

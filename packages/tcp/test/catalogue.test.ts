@@ -282,12 +282,26 @@ describe("unreliable data transfer", () => {
     expectExact(t1, up);
     expect(r.client.status().fastRecoveries).toBeGreaterThanOrEqual(1);
   });
-  it("the last data segment lost (tail loss: recovered by the RTO)", () => {
+  it("the last data segment lost (tail loss: repaired by a tail loss probe, no RTO)", () => {
     const up = pattern(20_000, 13);
     let last = -1;
     const r = pair({
       dropIf: (s, from) => from === A && s.payloadLength > 0 && s.payloadLength < 1448 && ++last === 0,
     });
+    const { ok, t1 } = exchange(r, up, new Uint8Array(0));
+    expect(ok).toBe(true);
+    expectExact(t1, up);
+    expect(r.client.status().timeouts).toBe(0);
+    expect(r.client.status().lossProbes).toBeGreaterThanOrEqual(1);
+  });
+  it("the last data segment lost, RFC 6675 recovery (tail loss: recovered by the RTO)", () => {
+    const up = pattern(20_000, 13);
+    let last = -1;
+    const r = pair(
+      { dropIf: (s, from) => from === A && s.payloadLength > 0 && s.payloadLength < 1448 && ++last === 0 },
+      1,
+      { recovery: "rfc6675" },
+    );
     const { ok, t1 } = exchange(r, up, new Uint8Array(0));
     expect(ok).toBe(true);
     expectExact(t1, up);

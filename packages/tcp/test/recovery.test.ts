@@ -29,19 +29,21 @@ function tenInFlight(total: number, config = {}) {
 }
 
 describe("a retransmission timeout keeps the SACK information (RFC 6675 §5.1)", () => {
-  it("after the timeout only the segment the peer lacks is resent", () => {
-    const { h, c, s0 } = tenInFlight(10 * M);
-    h.now = 10;
-    peerAck(h, c, s0 + M, [s0 + 2 * M, s0 + 10 * M], 0);
-    expect(at(h.recv(), s0)).toEqual([[M, M]]);
-    // The retransmission is lost too, and nothing is sent after it: the RTO fires.
-    const rtx = h.advance();
-    expect(c.status().timeouts).toBe(1);
-    expect(at(rtx, s0)).toEqual([[M, M]]); // not 2..9, which the peer holds
-    h.now += 10;
-    peerAck(h, c, s0 + 10 * M, [], h.now - 10);
-    expect(c.sndUna).toBe(c.sndMax);
-    expect(c.status().retransmits).toBe(2);
-    expect(c.sent.count).toBe(0);
-  });
+  for (const recovery of ["rack", "rfc6675"] as const) {
+    it(`${recovery}: after the timeout only the segment the peer lacks is resent`, () => {
+      const { h, c, s0 } = tenInFlight(10 * M, { recovery });
+      h.now = 10;
+      peerAck(h, c, s0 + M, [s0 + 2 * M, s0 + 10 * M], 0);
+      expect(at(h.recv(), s0)).toEqual([[M, M]]);
+      // The retransmission is lost too, and nothing is sent after it: the RTO fires.
+      const rtx = h.advance();
+      expect(c.status().timeouts).toBe(1);
+      expect(at(rtx, s0)).toEqual([[M, M]]); // not 2..9, which the peer holds
+      h.now += 10;
+      peerAck(h, c, s0 + 10 * M, [], h.now - 10);
+      expect(c.sndUna).toBe(c.sndMax);
+      expect(c.status().retransmits).toBe(2);
+      expect(c.sent.count).toBe(0);
+    });
+  }
 });

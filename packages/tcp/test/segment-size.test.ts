@@ -75,7 +75,8 @@ describe("segments fit the path MTU whatever SACK blocks they carry", () => {
   });
 
   it("a timeout retransmission of data sent before the SACK blocks appeared is cut to the smaller size", () => {
-    const { h, c } = withRanges(true, 0);
+    // RFC 6675 recovery: no tail loss probe comes before the timeout.
+    const { h, c } = withRanges(true, 0, { recovery: "rfc6675" });
     c.write(new Uint8Array(2 * 1448), h.now);
     const first = h.recv();
     expect(first.map((s) => s.payloadLength)).toEqual([1448, 1448]);
@@ -90,6 +91,23 @@ describe("segments fit the path MTU whatever SACK blocks they carry", () => {
       [1436, 12, 1],
     ]);
     expect(rtx.map(datagram)).toEqual([MTU, 20 + 20 + 12 + 12 + 12]);
+  });
+
+  it("a tail loss probe of data sent before the SACK blocks appeared is cut to the smaller size", () => {
+    const { h, c } = withRanges(true, 0);
+    c.write(new Uint8Array(2 * 1448), h.now);
+    const first = h.recv();
+    h.send({ seq: PEER_ISS + 101, ack: c.sndUna, flags: ACK, payload: new Uint8Array(50), options: ts(300) });
+    expect(h.recvOne().sackCount).toBe(1);
+    // The probe timeout (2·SRTT + 2 ms) comes long before the RTO: the last segment again, in pieces.
+    const probe = h.advance();
+    expect(h.now).toBe(2);
+    expect(probe.map((s) => [s.seq - first[0]!.seq, s.payloadLength])).toEqual([
+      [1448, 1436],
+      [1448 + 1436, 12],
+    ]);
+    for (const s of probe) expect(datagram(s)).toBeLessThanOrEqual(MTU);
+    expect(c.status().lossProbes).toBe(1);
   });
 
   it("SACK recovery retransmits a hole in pieces that fit (RFC 6675 NextSeg with the current MSS)", () => {
