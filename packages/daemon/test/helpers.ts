@@ -1,26 +1,12 @@
 // Shared by the daemon tests: deterministic payloads, hashes, temporary socket directories (never
 // outside the system's temp dir), waiting with a bound, and an in-process daemon on the memory driver.
-import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { type Daemon, MemoryLoopback, type StackServiceOptions, startDaemon } from "../src/index.js";
 
-export const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
-/** Deterministic bytes (a seeded xorshift), so a transfer's hash is reproducible in another process. */
-export function pattern(length: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(length);
-  let x = seed * 2654435761 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 255;
-  }
-  return b;
-}
+export { pattern, sha } from "@userstack/testkit";
 
 /** A fresh directory under the system's temp dir, removed by `cleanup()`. */
 export function tempDir(): { dir: string; cleanup(): void } {

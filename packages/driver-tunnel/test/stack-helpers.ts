@@ -1,23 +1,9 @@
 // Shared by the full-stack tunnel tests and their peer process: deterministic payloads, hashes, and
 // a host (stack over a tunnel) in another process.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 
-export const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
-/** Deterministic bytes (a seeded xorshift), the same in every process. */
-export function pattern(length: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(length);
-  let x = seed * 2654435761 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 255;
-  }
-  return b;
-}
+export { pattern, sha } from "@userstack/testkit";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 

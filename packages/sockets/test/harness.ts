@@ -1,24 +1,10 @@
-import { createHash } from "node:crypto";
 import { internetChecksum } from "@userstack/ipv4";
 import { type FaultConfig, type Link, memoryPair, VirtualClock, withFaults } from "@userstack/link";
 import { TcpFlag, writeTcpChecksum } from "@userstack/tcp";
 import { put16, put32, u16, u32 } from "@userstack/wire";
 import { createStack, type Stack, type StackOptions } from "../src/index.js";
 
-export const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
-/** Deterministic bytes: a seeded xorshift stream, so a transfer's hash is reproducible. */
-export function pattern(length: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(length);
-  let x = seed * 2654435761 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 255;
-  }
-  return b;
-}
+export { pattern, sha } from "@userstack/testkit";
 
 /** Two stacks on an IP-medium memory pair, optionally with faults on each side, in virtual time. */
 export function virtualPair(

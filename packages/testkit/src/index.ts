@@ -2,4 +2,5 @@ export { asNobody } from "./as-nobody.js";
 export { type BenchResult, bench, machine, report } from "./bench.js";
 export { fixturePath, readFixture } from "./fixtures.js";
 export { createNetns, Netns, withNetns } from "./netns.js";
+export { pattern, sha } from "./payload.js";
 export { hasTool, isRoot, missing, type Needs, underCi } from "./requirements.js";
