@@ -5,10 +5,9 @@ import { mkdtempSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { missing } from "@userstack/testkit";
+import { missing, withChromium } from "@userstack/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HttpApp, startHttpApp } from "../src/index.js";
-import { withChromium } from "./chromium.js";
 
 const skip = missing({ tools: ["chromium"] });
 

@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodePcap } from "@userstack/pcap";
-import { missing, readFixture } from "@userstack/testkit";
+import { missing, readFixture, withChromium } from "@userstack/testkit";
 import { DecodeError, toHex } from "@userstack/wire";
 import { build } from "esbuild";
-import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 
 // DESIGN.md: the protocol packages "run unchanged in browsers". This bundles them for the browser
@@ -50,23 +47,7 @@ describe.skipIf(skip)("the protocol packages in a browser", () => {
     });
     const code = bundle.outputFiles[0]!.text;
     expect(code).not.toMatch(/require\(["']node:/);
-    const profile = mkdtempSync(join(tmpdir(), "us-chromium-"));
-    // A persistent context on a fresh profile directory (Playwright's form of --user-data-dir).
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    try {
+    await withChromium(async (browser) => {
       const page = browser.pages()[0] ?? (await browser.newPage());
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
@@ -92,9 +73,6 @@ describe.skipIf(skip)("the protocol packages in a browser", () => {
       expect((result.tcp as { segments: number }).segments).toBeGreaterThan(700);
       expect(result.pcapRecords).toBe(3);
       expect(result.linkDelivered).toBe(3);
-    } finally {
-      await browser.close();
-      rmSync(profile, { recursive: true, force: true });
-    }
+    });
   });
 });

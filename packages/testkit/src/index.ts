@@ -1,5 +1,6 @@
 export { asNobody } from "./as-nobody.js";
 export { type BenchResult, bench, machine, report } from "./bench.js";
+export { CHROMIUM, withChromium } from "./chromium.js";
 export { fixturePath, readFixture } from "./fixtures.js";
 export { createNetns, Netns, withNetns } from "./netns.js";
 export { pattern, sha } from "./payload.js";
