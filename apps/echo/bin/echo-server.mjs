@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The echo-server command. A committed shim, so pnpm can link the bin at install time, before the build
+// has made dist/.
+import { existsSync } from "node:fs";
+
+const entry = new URL("../dist/echo-server.js", import.meta.url);
+if (!existsSync(entry)) {
+  console.error("echo-server: not built yet; run `npx pnpm build` at the repository root first.");
+  process.exit(1);
+}
+await import(entry.href);
