@@ -1,4 +1,6 @@
-import { fromHex } from "@userstack/wire";
+import { decodePcap } from "@userstack/pcap";
+import { readFixture } from "@userstack/testkit";
+import { DecodeError, fromHex, u16, u32 } from "@userstack/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -7,6 +9,7 @@ import {
   jsSum,
   onesComplementSum,
   pseudoHeaderSum,
+  sumWithPseudoHeader,
   updateChecksum,
   updateChecksum32,
 } from "./checksum.js";
@@ -114,6 +117,59 @@ describe("pseudo-header", () => {
   });
 });
 
+describe("sumWithPseudoHeader", () => {
+  it("verifies every TCP segment the Linux kernel sent, in place in its frame (tcp-session.pcap)", () => {
+    const file = decodePcap(readFixture("tcp-session.pcap"));
+    if (file instanceof DecodeError) throw new Error(String(file));
+    expect(file.records.length).toBe(10);
+    for (const { data: frame } of file.records) {
+      // Untagged Ethernet, 20-byte IPv4 header: the segment is frame[34 .. 14 + total length).
+      const end = 14 + u16(frame, 16);
+      const [src, dst] = [u32(frame, 26), u32(frame, 30)];
+      expect([src, dst]).toContainEqual(0x0a090001);
+      expect(sumWithPseudoHeader(frame, 34, end, src, dst, 6)).toBe(0xffff);
+      const bad = frame.slice();
+      bad[38] ^= 0x80; // one bit of the sequence number
+      expect(sumWithPseudoHeader(bad, 34, end, src, dst, 6)).not.toBe(0xffff);
+      expect(sumWithPseudoHeader(frame, 34, end, src, dst, 17)).not.toBe(0xffff); // not UDP's
+    }
+  });
+
+  it("equals the pseudo-header sum chained with the segment's, for any range, length and address", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 1600 }),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.constantFrom(6, 17, 255),
+        (data, a, b, src, dst, proto) => {
+          // Both paths of the summer: a range that is most of its buffer (copied whole into
+          // WebAssembly memory) and one that is a small part of a large buffer (copied alone).
+          const start = data.length === 0 ? 0 : (a % (data.length + 1)) & ~1;
+          const end = start + (b % (data.length - start + 1));
+          const expected = reference(
+            data.subarray(start, end),
+            reference(
+              fromHex(
+                [src >>> 16, src & 0xffff, dst >>> 16, dst & 0xffff, proto, end - start]
+                  .map((w) => w.toString(16).padStart(4, "0"))
+                  .join(""),
+              ),
+            ),
+          );
+          expect(sumWithPseudoHeader(data, start, end, src, dst, proto)).toBe(expected);
+          expect(onesComplementSum(data, start, end, pseudoHeaderSum(src, dst, proto, end - start))).toBe(
+            expected,
+          );
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
+
 describe("incremental update (RFC 1624)", () => {
   it("equals a full recomputation after a 16-bit field changes", () => {
     fc.assert(
@@ -161,6 +217,42 @@ describe("the two summing paths", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("agree on a short range inside a long buffer and on a range that is nearly all of it", () => {
+    // The summer copies a whole buffer when the range is most of it (no view per call), and only
+    // the range otherwise: both must sum exactly the range, whatever lies around it.
+    const big = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 131 + 7) & 0xff);
+    for (const [start, end] of [
+      [1000, 1000 + 1460],
+      [65_536 - 300, 65_536 + 300],
+      [2, 69_998],
+      [0, 256],
+    ] as const) {
+      const ref = reference(big.slice(start, end));
+      expect(onesComplementSum(big, start, end), `${start}..${end}`).toBe(ref);
+      expect(jsSum(big, start, end), `${start}..${end}`).toBe(ref);
+    }
+    const frame = big.subarray(5000, 5000 + 1514);
+    expect(onesComplementSum(frame, 34, 1514)).toBe(reference(frame.slice(34)));
+    expect(onesComplementSum(frame, 1, 1513)).toBe(reference(frame.slice(1, 1513)));
+    const odd = big.subarray(3, 3 + 300);
+    expect(onesComplementSum(odd)).toBe(reference(odd.slice()));
+    expect(onesComplementSum(odd, 2, 298)).toBe(reference(odd.slice(2, 298)));
+  });
+
+  it("the word loop's reused view follows the array it is given (same array, new array, same buffer)", () => {
+    const buffer = new ArrayBuffer(4096);
+    const a = new Uint8Array(buffer, 0, 2048).fill(3);
+    const b = new Uint8Array(buffer, 2048, 2048).fill(9);
+    const small = new Uint8Array(1024).fill(7);
+    for (let round = 0; round < 3; round++) {
+      expect(jsSum(a)).toBe(reference(a.slice()));
+      expect(jsSum(a, 2, 2000)).toBe(reference(a.slice(2, 2000)));
+      expect(jsSum(b, 1)).toBe(reference(b.slice(1)));
+      expect(jsSum(small)).toBe(reference(small.slice()));
+      a[round * 4] = round; // the view reads the bytes as they are now
+    }
   });
 
   it("uses WebAssembly SIMD on Node 20 (the fast path is not silently off)", () => {

@@ -20,6 +20,7 @@ export {
   jsSum,
   onesComplementSum,
   pseudoHeaderSum,
+  sumWithPseudoHeader,
   updateChecksum,
   updateChecksum32,
 } from "./checksum.js";
