@@ -81,3 +81,18 @@ describe("RttEstimator (RFC 6298)", () => {
     expect(r.rto).toBe(200);
   });
 });
+
+describe("slow start with appropriate byte counting (RFC 3465 §2.2)", () => {
+  it("a stretch ACK grows cwnd by L = 2 segments, and the rest does not spill into congestion avoidance", () => {
+    for (const cc of [new NewReno(), new Cubic()]) {
+      const w = { cwnd: MSS, ssthresh: 70 * MSS, mss: MSS };
+      cc.onAck(w, 2000 * MSS, 0, 1); // one ACK for 2000 segments, as after a timeout with SACK kept
+      expect(w.cwnd).toBe(3 * MSS);
+      // Crossing ssthresh, the remainder does count (RFC 5681 §3.1).
+      w.cwnd = 69 * MSS;
+      cc.onAck(w, 100 * MSS, 0, 1);
+      expect(w.cwnd).toBeGreaterThanOrEqual(70 * MSS);
+      expect(w.cwnd).toBeLessThan(72 * MSS);
+    }
+  });
+});

@@ -25,9 +25,14 @@ export interface CongestionControl {
   onRestart(w: CongestionWindow): void;
 }
 
-/** Slow start (RFC 5681 §3.1) with appropriate byte counting, L = 2 segments (RFC 3465). */
+/**
+ * Slow start (RFC 5681 §3.1) with appropriate byte counting, L = 2 segments (RFC 3465 §2.2).
+ * Returns what is left of `acked` for congestion avoidance: only once cwnd reaches ssthresh
+ * (as Linux's tcp_slow_start), never the part of a stretch ACK beyond L — carried into
+ * congestion avoidance, one ACK covering a few megabytes grew cwnd by as much.
+ */
 export function slowStart(w: CongestionWindow, acked: number): number {
   const inc = Math.min(acked, 2 * w.mss, w.ssthresh - w.cwnd);
   w.cwnd += inc;
-  return acked - inc;
+  return w.cwnd < w.ssthresh ? 0 : acked - inc;
 }

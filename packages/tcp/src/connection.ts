@@ -216,6 +216,12 @@ export class TcpConnection {
   recoveryPoint = 0;
   /** The next retransmission goes whatever pipe says (RFC 6675 §5 (4.3), RFC 6582 §3.2 (3)). */
   rtxForce = false;
+  /** The last bursts were held back by cwnd in the current window (see cwnd-validation.ts). */
+  cwndLimited = false;
+  /** Most bytes in flight in the current window while not cwnd-limited. */
+  maxFlight = 0;
+  /** The window over which {@link cwndLimited} and {@link maxFlight} are tracked ends here. */
+  cwndUsageSeq = 0;
   /** RFC 6675 IsLost() has judged the segments below this sequence number. */
   lostScanned = 0;
   /** The segments in flight: ranges, transmit times, SACKed/lost/retransmitted (the scoreboard). */

@@ -1,5 +1,6 @@
 import { put32 } from "@userstack/wire";
 import type { TcpConnection } from "./connection.js";
+import { cwndValidate } from "./cwnd-validation.js";
 import { tlpMayProbe, tlpRetransmitCandidate, tlpSchedule } from "./rack.js";
 import { pipe } from "./recovery.js";
 import { TcpSegmentOut, type TcpSink } from "./segment-out.js";
@@ -286,12 +287,16 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
     sent += sendProbe(c, now, sink, mss);
   }
   let newData = false;
+  let cwndFull = false;
   while (sent < budget) {
     // Retransmissions first: the oldest segment deemed lost (RFC 6675 §5 (C) NextSeg() rule 1;
     // RACK leaves what to send to the recovery, RFC 8985 §9.3), while pipe is below cwnd.
     const lost = c.sent.nextLost();
     if (lost >= 0) {
-      if (!c.rtxForce && pipe(c) >= w.cwnd) break;
+      if (!c.rtxForce && pipe(c) >= w.cwnd) {
+        cwndFull = true;
+        break;
+      }
       const start = c.sent.start(lost);
       // Within the peer's window, unless it is the first unacknowledged segment (Linux tcp_retransmit_skb).
       if (start !== c.sndUna && !lt(start, add(c.sndUna, c.sndWnd))) break;
@@ -325,7 +330,10 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
     const fin = finLeft && len === dataLeft && wndRoom > len;
     if (len === 0 && !fin) break;
     const flight = pipe(c);
-    if (flight > 0 && flight + len > w.cwnd) break;
+    if (flight > 0 && flight + len > w.cwnd) {
+      cwndFull = true;
+      break;
+    }
     // The record of segments in flight is full only for a flow of tiny segments: wait for ACKs.
     if (!c.sent.canAppend) break;
     sendNew(c, now, sink, len, fin, len === dataLeft && len > 0);
@@ -334,6 +342,7 @@ function sendData(c: TcpConnection, now: number, sink: TcpSink, budget: number):
   }
   // RFC 8985 §7.2: new data sent arms the probe timeout.
   if (newData) tlpSchedule(c, now);
+  cwndValidate(c, cwndFull);
   // Persist (RFC 9293 §3.8.6.1): data waits, nothing is in flight, the window does not let it go.
   if (
     c.sndMax === c.sndUna &&

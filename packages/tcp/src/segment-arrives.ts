@@ -1,5 +1,6 @@
 import { configMss } from "./config.js";
 import { type TcpConnection, TcpInput } from "./connection.js";
+import { cwndMayGrow } from "./cwnd-validation.js";
 import { TcpEvent } from "./events.js";
 import { tlpProcessAck, tlpSchedule } from "./rack.js";
 import { acknowledgeSent, detectLoss, readSackBlocks, recoveryAck, tlpRepairedLoss } from "./recovery.js";
@@ -369,8 +370,10 @@ function checkAck(c: TcpConnection, seg: TcpView, now: number): boolean {
   const windowField = seg.window << c.sndWscale;
   const tsEcr = c.tsOk && seg.hasTimestamps ? seg.tsEcr : -1;
   const advanced = gt(ack, c.sndUna);
+  const wasRecovering = c.inRecovery;
+  let delivered = 0;
   if (advanced) {
-    newlyAcked(c, ack, now, tsEcr);
+    delivered = newlyAcked(c, ack, now, tsEcr);
   } else if (ack === c.sndUna) {
     // RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no payload, no SYN/FIN, same
     // window, ACK = SND.UNA (RFC 6675 counts SACK-bearing ACKs as well).
@@ -394,6 +397,12 @@ function checkAck(c: TcpConnection, seg: TcpView, now: number): boolean {
   // RFC 8985 §7.4: the tail loss probe's episode, and the loss it may have repaired.
   if (tlpProcessAck(c, ack, advanced, sacked > 0)) tlpRepairedLoss(c);
   if (c.sndMax !== c.sndUna) detectLoss(c, now);
+  // The window grows by what this ACK newly delivered, acknowledged or SACKed (Linux's
+  // acked_sacked), outside recovery (RFC 6675 §5 holds it there; the ACK that ends recovery
+  // leaves cwnd at ssthresh), and only while cwnd is what limits the sender.
+  delivered += sacked;
+  if (delivered > 0 && !wasRecovering && !c.inRecovery && cwndMayGrow(c))
+    c.cc.onAck(c.window, delivered, now, c.rtt.hasSample ? c.rtt.srtt : 0);
   // RFC 8985 §7.2: an ACK of new data restarts the probe timeout.
   if (advanced) tlpSchedule(c, now);
   // Window update (RFC 9293 §3.10.7.4): "If SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
@@ -436,8 +445,13 @@ function checkAck(c: TcpConnection, seg: TcpView, now: number): boolean {
   return true;
 }
 
-/** SND.UNA < SEG.ACK: data (or SYN/FIN) acknowledged. */
-function newlyAcked(c: TcpConnection, ack: number, now: number, tsEcr: number): void {
+/**
+ * SND.UNA < SEG.ACK: data (or SYN/FIN) acknowledged. Returns the bytes delivered for the first
+ * time: not those the peer had SACKed before (after a timeout one ACK may cover megabytes SACKed
+ * earlier; counted as newly acknowledged they grew cwnd by as much — CUBIC's Reno-friendly
+ * estimate to 67 MB in one ACK).
+ */
+function newlyAcked(c: TcpConnection, ack: number, now: number, tsEcr: number): number {
   const acked = sub(ack, c.sndUna);
   const sb = c.sendBuffer;
   if (sb !== undefined) {
@@ -449,7 +463,9 @@ function newlyAcked(c: TcpConnection, ack: number, now: number, tsEcr: number): 
       c.events |= TcpEvent.Writable;
     }
   }
+  const sackedBefore = c.sent.sackedBytes;
   acknowledgeSent(c, ack, now, tsEcr);
+  const delivered = acked - (sackedBefore - c.sent.sackedBytes);
   c.sndUna = ack;
   if (lt(c.sndNxt, ack)) c.sndNxt = ack;
   c.dupAcks = 0;
@@ -464,11 +480,7 @@ function newlyAcked(c: TcpConnection, ack: number, now: number, tsEcr: number): 
     c.rtt.sample(sample);
     c.rttTiming = false;
   }
-  const wasRecovering = c.inRecovery;
   recoveryAck(c, ack, acked);
-  // Outside fast recovery the window grows (slow start after a timeout included); RFC 6675 §5
-  // holds it during recovery.
-  if (!wasRecovering) c.cc.onAck(c.window, acked, now, c.rtt.hasSample ? c.rtt.srtt : 0);
   // RFC 6298 (5.2)/(5.3): stop the timer when all is acknowledged, else restart it.
   if (c.sndUna === c.sndMax) {
     c.rtoAt = -1;
@@ -479,6 +491,7 @@ function newlyAcked(c: TcpConnection, ack: number, now: number, tsEcr: number): 
     c.unackedSince = now;
   }
   c.wantOutput = true;
+  return delivered;
 }
 
 function enterTimeWait(c: TcpConnection, now: number): void {

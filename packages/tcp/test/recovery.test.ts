@@ -9,11 +9,18 @@ const M = 1448;
 const SACK_TS = linuxSynOptions(100, 0, 7);
 
 /** The peer's ACK: cumulative `ack`, SACK `blocks`, a timestamp echoing the TSval we sent at `echoAt`. */
-function peerAck(h: Harness, c: TcpConnection, ack: number, blocks: number[], echoAt: number): void {
+function peerAck(
+  h: Harness,
+  c: TcpConnection,
+  ack: number,
+  blocks: number[],
+  echoAt: number,
+  window = 0xffff,
+): void {
   const ts = { kind: 8 as const, tsVal: 1000 + Math.floor(h.now), tsEcr: c.tsNow(echoAt) };
   const options =
     blocks.length > 0 ? [{ kind: 1 as const }, { kind: 1 as const }, { kind: 5 as const, blocks }, ts] : [ts];
-  h.send({ seq: PEER_ISS + 1, ack: ack >>> 0, flags: ACK, options, window: 0xffff });
+  h.send({ seq: PEER_ISS + 1, ack: ack >>> 0, flags: ACK, options, window });
 }
 
 /** [offset from s0, payload] of each segment. */
@@ -44,6 +51,29 @@ describe("a retransmission timeout keeps the SACK information (RFC 6675 §5.1)",
       expect(c.sndUna).toBe(c.sndMax);
       expect(c.status().retransmits).toBe(2);
       expect(c.sent.count).toBe(0);
+      // The ACK covered ten segments, but delivered only the one resent: slow start from one
+      // segment after the timeout grows by that one, not by the eight SACKed before.
+      expect(c.window.cwnd).toBe(2 * M);
     });
   }
+});
+
+describe("congestion window validation (Linux tcp_is_cwnd_limited)", () => {
+  it("cwnd does not grow while the peer's window, not cwnd, limits the sender", () => {
+    const { h, c } = clientEstablished({}, SACK_TS);
+    c.write(new Uint8Array(200 * M), h.now);
+    // The peer offers four segments' worth (its window scale is 7).
+    const field = Math.ceil((4 * M) / 128);
+    peerAck(h, c, c.sndUna, [], 0, field);
+    h.recv();
+    const cwnd0 = c.window.cwnd;
+    for (let round = 1; round <= 30; round++) {
+      h.now = round * 10;
+      peerAck(h, c, c.sndMax, [], h.now - 10, field);
+      expect(c.status().inFlight).toBe(0);
+      expect(h.recv().length).toBe(4);
+    }
+    expect(c.status().bytesAcked).toBeGreaterThan(100 * M);
+    expect(c.window.cwnd).toBe(cwnd0);
+  });
 });
