@@ -28,6 +28,7 @@ export {
 } from "./tcp-option.js";
 export {
   decodeTcp,
+  decodeTcpAt,
   encodeTcp,
   TCP_HEADER_LENGTH,
   TCP_MAX_HEADER_LENGTH,

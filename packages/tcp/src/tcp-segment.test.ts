@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   decodeTcp,
+  decodeTcpAt,
   encodeTcp,
   TcpFlag,
   type TcpHeader,
@@ -427,5 +428,235 @@ describe("properties", () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+/**
+ * An independent decoder written from RFC 9293 §3.1 (and RFC 7323, RFC 2018 for the option
+ * lengths), the obvious way: a view per segment, the textbook RFC 1071 checksum loop. The fast
+ * decoders must agree with it on every input, accepted or refused.
+ */
+function referenceDecode(seg: Uint8Array, src?: number, dst?: number): Record<string, unknown> {
+  const len = seg.length;
+  if (len < 20) return { reason: "truncated", at: len };
+  const hl = (seg[12]! >>> 4) * 4;
+  if (hl < 20) return { reason: "bad-length", at: 12 };
+  if (hl > len) return { reason: "truncated", at: len };
+  if (src !== undefined && dst !== undefined) {
+    let sum = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + len;
+    for (let i = 0; i < len; i += 2) sum += (seg[i]! << 8) | (seg[i + 1] ?? 0);
+    while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+    if (sum !== 0xffff) return { reason: "bad-checksum", at: 16 };
+  }
+  const f = {
+    mss: -1,
+    windowScale: -1,
+    sackPermitted: false,
+    hasTimestamps: false,
+    tsVal: 0,
+    tsEcr: 0,
+    sackCount: 0,
+    sackAt: 0,
+    hasUnknownOptions: false,
+  };
+  const fixed: Record<number, number> = { 2: 4, 3: 3, 4: 2, 8: 10 };
+  for (let p = 20; p < hl; ) {
+    const kind = seg[p]!;
+    if (kind === 0) break;
+    if (kind === 1) {
+      p++;
+      continue;
+    }
+    if (p + 1 >= hl) return { reason: "bad-option", at: p };
+    const ol = seg[p + 1]!;
+    if (ol < 2 || p + ol > hl) return { reason: "bad-option", at: p + 1 };
+    if (fixed[kind] !== undefined && ol !== fixed[kind]) return { reason: "bad-option", at: p + 1 };
+    if (kind === 5 && (ol < 10 || (ol - 2) % 8 !== 0)) return { reason: "bad-option", at: p + 1 };
+    if (kind === 2) f.mss = u16(seg, p + 2);
+    else if (kind === 3) f.windowScale = seg[p + 2]!;
+    else if (kind === 4) f.sackPermitted = true;
+    else if (kind === 5) [f.sackCount, f.sackAt] = [(ol - 2) / 8, p + 2];
+    else if (kind === 8) [f.hasTimestamps, f.tsVal, f.tsEcr] = [true, u32(seg, p + 2), u32(seg, p + 6)];
+    else f.hasUnknownOptions = true;
+    p += ol;
+  }
+  const sack: number[] = [];
+  for (let i = 0; i < f.sackCount; i++) sack.push(u32(seg, f.sackAt + 8 * i), u32(seg, f.sackAt + 8 * i + 4));
+  const flags = seg[13]!;
+  return {
+    ...f,
+    headerLength: hl,
+    sourcePort: u16(seg, 0),
+    destinationPort: u16(seg, 2),
+    seq: u32(seg, 4),
+    ack: u32(seg, 8),
+    flags,
+    window: u16(seg, 14),
+    checksum: u16(seg, 16),
+    urgentPointer: u16(seg, 18),
+    sack,
+    payload: toHex(seg.subarray(hl)),
+    payloadLength: len - hl,
+    segmentLength: len - hl + (flags & 2 ? 1 : 0) + (flags & 1 ? 1 : 0),
+    bytes: toHex(seg),
+    optionBytes: toHex(seg.subarray(20, hl)),
+  };
+}
+
+/** What a decoder returned, in {@link referenceDecode}'s terms (every getter read). */
+function observed(r: TcpView | DecodeError): Record<string, unknown> {
+  if (r instanceof DecodeError) return { reason: r.reason, at: r.at };
+  const sack: number[] = [];
+  for (let i = 0; i < r.sackCount; i++) sack.push(r.sackLeft(i), r.sackRight(i));
+  return {
+    mss: r.mss,
+    windowScale: r.windowScale,
+    sackPermitted: r.sackPermitted,
+    hasTimestamps: r.hasTimestamps,
+    tsVal: r.tsVal,
+    tsEcr: r.tsEcr,
+    sackCount: r.sackCount,
+    sackAt: r.sackAt,
+    hasUnknownOptions: r.hasUnknownOptions,
+    headerLength: r.headerLength,
+    sourcePort: r.sourcePort,
+    destinationPort: r.destinationPort,
+    seq: r.seq,
+    ack: r.ack,
+    flags: r.flags,
+    window: r.window,
+    checksum: r.checksum,
+    urgentPointer: r.urgentPointer,
+    sack,
+    payload: toHex(r.payload),
+    payloadLength: r.payloadLength,
+    segmentLength: r.segmentLength,
+    bytes: toHex(r.bytes),
+    optionBytes: toHex(r.optionBytes),
+  };
+}
+
+/** `seg` inside a larger buffer: `pre` bytes of `fill` before it, `post` after (a frame's padding). */
+function embed(seg: Uint8Array, pre: number, post: number, fill = 0x5a): Uint8Array {
+  const b = new Uint8Array(pre + seg.length + post).fill(fill);
+  b.set(seg, pre);
+  return b;
+}
+
+describe("decodeTcpAt: a segment decoded in place in its frame", () => {
+  const file = decodePcap(readFixture("tcp-session.pcap"));
+  if (file instanceof DecodeError) throw new Error(String(file));
+  const frames = file.records.map((r) => r.data);
+
+  it("reads every captured segment from its frame as decodeTcp reads the IP payload", () => {
+    const reused = new TcpView(new Uint8Array(0), 0);
+    for (const frame of frames) {
+      const end = 14 + u16(frame, 16); // untagged Ethernet, total length of a 20-byte-header datagram
+      const [src, dst] = [u32(frame, 26), u32(frame, 30)];
+      const v = decodeTcpAt(frame, 34, end, src, dst);
+      if (v instanceof DecodeError) throw new Error(String(v));
+      expect(v.data).toBe(frame); // no copy, no view made by decoding
+      expect([v.start, v.end, v.payloadStart]).toEqual([34, end, 34 + v.headerLength]);
+      const slice = frame.subarray(34, end);
+      expect(observed(v)).toEqual(referenceDecode(slice, src, dst));
+      expect(observed(v)).toEqual(observed(decodeTcp(slice, src, dst)));
+      expect(v.options).toEqual((decodeTcp(slice) as TcpView).options);
+      expect(decodeTcpAt(frame, 34, end, src, dst, reused)).toBe(reused);
+      expect(observed(reused)).toEqual(observed(v));
+    }
+    // The SYN (Linux's layout: MSS, SACK-permitted, timestamps, NOP, window scale) and the data
+    // segment (NOP, NOP, timestamps: the layout RFC 7323 Appendix A recommends), field by field.
+    const syn = decodeTcpAt(frames[0]!, 34, 74, IP1, IP2) as TcpView;
+    expect([syn.mss, syn.sackPermitted, syn.tsVal, syn.tsEcr, syn.windowScale]).toEqual([
+      1460,
+      true,
+      4234897411,
+      0,
+      10,
+    ]);
+    const data = frames[3]!;
+    const seg = decodeTcpAt(data, 34, 14 + u16(data, 16), IP2, IP1) as TcpView;
+    expect([seg.hasTimestamps, seg.tsVal, seg.tsEcr, seg.mss, seg.payloadLength]).toEqual([
+      true,
+      599742831,
+      4234897411,
+      -1,
+      13,
+    ]);
+    expect(toHex(data.subarray(seg.payloadStart, seg.end))).toBe(toHex(seg.payload));
+  });
+
+  it("agrees with the reference decoder on any segment, anywhere in a buffer, accepted or refused", () => {
+    const reused = new TcpView(new Uint8Array(0), 0);
+    fc.assert(
+      fc.property(
+        headerArb,
+        fc.uint8Array({ maxLength: 40 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }),
+        fc.nat({ max: 40 }),
+        fc.nat({ max: 8 }),
+        fc.nat({ max: 8 }),
+        fc.boolean(),
+        (h, payload, muts, pre, post, cut, withSum) => {
+          const [src, dst] = [0x0a090001, 0xc0a80102];
+          const seg = encodeTcp(h, payload, undefined, 0, src, dst).slice();
+          for (const [at, v] of muts) seg[at % seg.length] = v; // often a bad option or checksum
+          const len = Math.max(0, seg.length - cut);
+          const buf = embed(seg, pre, post);
+          const [s, d] = withSum ? [src, dst] : [undefined, undefined];
+          const expected = referenceDecode(seg.subarray(0, len), s, d);
+          expect(observed(decodeTcpAt(buf, pre, pre + len, s, d))).toEqual(expected);
+          expect(observed(decodeTcpAt(buf, pre, pre + len, s, d, reused))).toEqual(expected);
+          expect(observed(decodeTcp(seg.subarray(0, len), s, d))).toEqual(expected);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("agrees with the reference decoder on arbitrary bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.nat({ max: 16 }), (seg, pre) => {
+        const buf = embed(seg, pre, 3, 0xff);
+        expect(observed(decodeTcpAt(buf, pre, pre + seg.length, 1, 2))).toEqual(referenceDecode(seg, 1, 2));
+        expect(observed(decodeTcpAt(buf, pre, pre + seg.length))).toEqual(referenceDecode(seg));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("takes any bounds without throwing: past the buffer, reversed, negative", () => {
+    const seg = frames[0]!.subarray(34, 74);
+    const buf = embed(seg, 10, 0);
+    // An end past the buffer is the buffer's end (as decodeTcp of a shorter slice).
+    expect(observed(decodeTcpAt(buf, 10, 1000))).toEqual(referenceDecode(seg));
+    expect(observed(decodeTcpAt(buf, 10, 49))).toEqual({ reason: "truncated", at: 39 });
+    expect(observed(decodeTcpAt(buf, 10, 49))).toEqual(referenceDecode(seg.subarray(0, 39)));
+    for (const [start, end] of [
+      [30, 20],
+      [-4, 40],
+      [60, 60],
+      [1000, 2000],
+      [Number.NaN, 40],
+      [10, Number.NaN],
+    ]) {
+      const r = decodeTcpAt(buf, start!, end!, 1, 2);
+      expect(r, `${start}..${end}`).toBeInstanceOf(DecodeError);
+      expect((r as DecodeError).reason).toBe("truncated");
+    }
+  });
+
+  it("makes the segment's own view only when asked, and can be pointed at a segment", () => {
+    const frame = frames[3]!;
+    const end = 14 + u16(frame, 16);
+    const v = decodeTcpAt(frame, 34, end) as TcpView;
+    const bytes = v.bytes;
+    expect(toHex(bytes)).toBe(toHex(frame.subarray(34, end)));
+    expect(v.bytes).toBe(bytes); // made once
+    const whole = frame.slice(34, end);
+    v.bytes = whole;
+    expect([v.data, v.start, v.end, v.bytes]).toEqual([whole, 0, whole.length, whole]);
+    expect(v.seq).toBe(903894230);
+    expect((decodeTcp(whole) as TcpView).bytes).toBe(whole); // a whole buffer is its own view
   });
 });

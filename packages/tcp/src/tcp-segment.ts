@@ -1,4 +1,4 @@
-import { onesComplementSum, pseudoHeaderSum } from "@userstack/ipv4";
+import { onesComplementSum, pseudoHeaderSum, sumWithPseudoHeader } from "@userstack/ipv4";
 import { DecodeError, put16, put32, u16, u32 } from "@userstack/wire";
 import { listTcpOptions, type TcpOption, tcpOptionsLength, writeTcpOptions } from "./tcp-option.js";
 
@@ -50,9 +50,11 @@ export interface TcpHeader {
 }
 
 /**
- * A zero-copy view of a decoded TCP segment, made by {@link decodeTcp}: every getter stays in
- * bounds, and the options were validated and parsed into plain fields at decode time so that the
- * engine reads them without allocating (`-1` / `false` when the option is absent).
+ * A zero-copy view of a decoded TCP segment, made by {@link decodeTcp} or {@link decodeTcpAt}:
+ * every getter stays in bounds, and the options were validated and parsed into plain fields at
+ * decode time so that the engine reads them without allocating (`-1` / `false` when the option is
+ * absent). The segment is `data[start..end)`: decoded in place inside its datagram or frame, it
+ * needs no view of its own ({@link bytes} makes one on first use).
  */
 export class TcpView {
   /** MSS option value, or -1 when absent. */
@@ -69,106 +71,156 @@ export class TcpView {
   tsEcr = 0;
   /** Number of SACK blocks (0–4); read them with {@link sackLeft}/{@link sackRight}. */
   sackCount = 0;
-  /** Offset of the first SACK block in {@link bytes}. */
+  /** Offset of the first SACK block in {@link bytes} (from the segment's first byte). */
   sackAt = 0;
   /** True when an option of a kind this codec does not interpret is present. */
   hasUnknownOptions = false;
+  /** The segment as its own view, once {@link bytes} made it. */
+  private whole: Uint8Array | undefined = undefined;
 
   constructor(
-    /** The segment: header and payload (replaced when the view is reused by `decodeTcp`). */
-    public bytes: Uint8Array,
-    /** Data offset × 4: where the payload starts. */
+    /** The bytes the segment sits in: exactly the segment, or the datagram or frame around it. */
+    public data: Uint8Array,
+    /** Data offset × 4: where the payload starts, counted from the segment's first byte. */
     public headerLength: number,
+    /** Offset of the segment's first byte in {@link data}. */
+    public start = 0,
+    /** Offset just after its last byte in {@link data} (where the IP payload ends). */
+    public end: number = data.length,
   ) {}
 
+  /** The segment: header and payload, `data[start..end)` (a view, made on first use when it is a part of `data`). */
+  get bytes(): Uint8Array {
+    if (this.whole === undefined)
+      this.whole =
+        this.start === 0 && this.end === this.data.length
+          ? this.data
+          : this.data.subarray(this.start, this.end);
+    return this.whole;
+  }
+  /**
+   * Points this view at the segment `data[start..end)` whose header is `headerLength` bytes, with
+   * every option field cleared: what {@link decodeTcpAt} does with its `into` before parsing the
+   * options. Returns the view.
+   */
+  reset(data: Uint8Array, start: number, end: number, headerLength: number): this {
+    this.data = data;
+    this.start = start;
+    this.end = end;
+    this.headerLength = headerLength;
+    this.whole = undefined;
+    this.mss = -1;
+    this.windowScale = -1;
+    this.sackPermitted = false;
+    this.hasTimestamps = false;
+    this.tsVal = 0;
+    this.tsEcr = 0;
+    this.sackCount = 0;
+    this.sackAt = 0;
+    this.hasUnknownOptions = false;
+    return this;
+  }
+
+  /** Points the view at exactly `b` (header length and parsed options unchanged). */
+  set bytes(b: Uint8Array) {
+    this.data = b;
+    this.start = 0;
+    this.end = b.length;
+    this.whole = b;
+  }
+
   get sourcePort(): number {
-    return u16(this.bytes, F.sourcePort);
+    return u16(this.data, this.start + F.sourcePort);
   }
   get destinationPort(): number {
-    return u16(this.bytes, F.destinationPort);
+    return u16(this.data, this.start + F.destinationPort);
   }
   /** Sequence number. */
   get seq(): number {
-    return u32(this.bytes, F.seq);
+    return u32(this.data, this.start + F.seq);
   }
   /** Acknowledgment number (meaningful when ACK is set). */
   get ack(): number {
-    return u32(this.bytes, F.ack);
+    return u32(this.data, this.start + F.ack);
   }
   /** Data offset in 32-bit words. */
   get dataOffset(): number {
-    return this.bytes[F.offset]! >>> 4;
+    return this.data[this.start + F.offset]! >>> 4;
   }
   /** The four reserved bits after the data offset (RFC 9293 §3.1; bit 0 was NS). */
   get reserved(): number {
-    return this.bytes[F.offset]! & 0x0f;
+    return this.data[this.start + F.offset]! & 0x0f;
   }
   /** The eight control bits, a bitmask of {@link TcpFlag}. */
   get flags(): number {
-    return this.bytes[F.flags]!;
+    return this.data[this.start + F.flags]!;
   }
   get fin(): boolean {
-    return (this.bytes[F.flags]! & TcpFlag.FIN) !== 0;
+    return (this.data[this.start + F.flags]! & TcpFlag.FIN) !== 0;
   }
   get syn(): boolean {
-    return (this.bytes[F.flags]! & TcpFlag.SYN) !== 0;
+    return (this.data[this.start + F.flags]! & TcpFlag.SYN) !== 0;
   }
   get rst(): boolean {
-    return (this.bytes[F.flags]! & TcpFlag.RST) !== 0;
+    return (this.data[this.start + F.flags]! & TcpFlag.RST) !== 0;
   }
   get psh(): boolean {
-    return (this.bytes[F.flags]! & TcpFlag.PSH) !== 0;
+    return (this.data[this.start + F.flags]! & TcpFlag.PSH) !== 0;
   }
   get ackFlag(): boolean {
-    return (this.bytes[F.flags]! & TcpFlag.ACK) !== 0;
+    return (this.data[this.start + F.flags]! & TcpFlag.ACK) !== 0;
   }
   get urg(): boolean {
-    return (this.bytes[F.flags]! & TcpFlag.URG) !== 0;
+    return (this.data[this.start + F.flags]! & TcpFlag.URG) !== 0;
   }
   get ece(): boolean {
-    return (this.bytes[F.flags]! & TcpFlag.ECE) !== 0;
+    return (this.data[this.start + F.flags]! & TcpFlag.ECE) !== 0;
   }
   get cwr(): boolean {
-    return (this.bytes[F.flags]! & TcpFlag.CWR) !== 0;
+    return (this.data[this.start + F.flags]! & TcpFlag.CWR) !== 0;
   }
   /** Window field as sent, not scaled. */
   get window(): number {
-    return u16(this.bytes, F.window);
+    return u16(this.data, this.start + F.window);
   }
   get checksum(): number {
-    return u16(this.bytes, F.checksum);
+    return u16(this.data, this.start + F.checksum);
   }
   get urgentPointer(): number {
-    return u16(this.bytes, F.urgent);
+    return u16(this.data, this.start + F.urgent);
   }
   /** The raw option bytes, padding included (a view). */
   get optionBytes(): Uint8Array {
-    return this.bytes.subarray(F.end, this.headerLength);
+    return this.data.subarray(this.start + F.end, this.start + this.headerLength);
   }
   /** Options in wire order (allocates: for tools and tests, not the hot path). */
   get options(): TcpOption[] {
-    return listTcpOptions(this.bytes, F.end, this.headerLength);
+    return listTcpOptions(this.data, this.start + F.end, this.start + this.headerLength);
   }
   /** Left edge of SACK block `i` (< {@link sackCount}). */
   sackLeft(i: number): number {
-    return u32(this.bytes, this.sackAt + 8 * i);
+    return u32(this.data, this.start + this.sackAt + 8 * i);
   }
   /** Right edge (first sequence number after the block) of SACK block `i`. */
   sackRight(i: number): number {
-    return u32(this.bytes, this.sackAt + 8 * i + 4);
+    return u32(this.data, this.start + this.sackAt + 8 * i + 4);
+  }
+  /** Offset of the payload in {@link data} (it runs to {@link end}): read it in place, no view needed. */
+  get payloadStart(): number {
+    return this.start + this.headerLength;
   }
   /** The data after the header (a view). */
   get payload(): Uint8Array {
-    return this.bytes.subarray(this.headerLength);
+    return this.data.subarray(this.start + this.headerLength, this.end);
   }
   /** Payload length. */
   get payloadLength(): number {
-    return this.bytes.length - this.headerLength;
+    return this.end - this.start - this.headerLength;
   }
   /** Sequence space the segment occupies: payload plus one each for SYN and FIN (RFC 9293 §3.4). */
   get segmentLength(): number {
-    const f = this.bytes[F.flags]!;
-    return this.bytes.length - this.headerLength + (f & TcpFlag.SYN ? 1 : 0) + (f & TcpFlag.FIN ? 1 : 0);
+    const f = this.data[this.start + F.flags]!;
+    return this.end - this.start - this.headerLength + (f & TcpFlag.SYN ? 1 : 0) + (f & TcpFlag.FIN ? 1 : 0);
   }
 }
 
@@ -187,6 +239,7 @@ const BAD_CHECKSUM = new DecodeError("tcp", "bad-checksum", F.checksum);
  * into the same view (the engine keeps nothing of it after `input` returns). With it, decoding a
  * valid segment allocates nothing, and neither does a bad checksum (a shared error); other
  * malformed input returns a new {@link DecodeError}. After an error `into` holds nothing valid.
+ * {@link decodeTcpAt} does the same for a segment inside a larger buffer.
  */
 export function decodeTcp(
   bytes: Uint8Array,
@@ -194,71 +247,100 @@ export function decodeTcp(
   destination?: number,
   into?: TcpView,
 ): TcpView | DecodeError {
-  const len = bytes.length;
-  if (len < F.end) return new DecodeError("tcp", "truncated", len);
-  const hl = (bytes[F.offset]! >>> 4) * 4;
-  if (hl < F.end) return new DecodeError("tcp", "bad-length", F.offset, `data offset ${hl / 4}`);
-  if (hl > len) return new DecodeError("tcp", "truncated", len, `data offset ${hl / 4}`);
-  if (source !== undefined && destination !== undefined) {
-    const sum = onesComplementSum(bytes, 0, len, pseudoHeaderSum(source, destination, TCP_PROTOCOL, len));
-    if (sum !== 0xffff) return BAD_CHECKSUM;
-  }
-  let view: TcpView;
-  if (into === undefined) view = new TcpView(bytes, hl);
-  else {
-    view = into;
-    view.bytes = bytes;
-    view.headerLength = hl;
-    view.mss = -1;
-    view.windowScale = -1;
-    view.sackPermitted = false;
-    view.hasTimestamps = false;
-    view.tsVal = 0;
-    view.tsEcr = 0;
-    view.sackCount = 0;
-    view.sackAt = 0;
-    view.hasUnknownOptions = false;
-  }
-  return hl === F.end ? view : parseOptions(view, bytes, hl);
+  return decodeTcpAt(bytes, 0, bytes.length, source, destination, into);
+}
+
+/**
+ * {@link decodeTcp} for the segment `data[start..end)`, decoded in place: the receive path passes
+ * the datagram and the IPv4 view's bounds, and no view of the segment is made.
+ *
+ * ```ts
+ * const ip = decodeIpv4(frame, true, eth.headerLength, ipView);
+ * if (ip instanceof DecodeError) return;
+ * const seg = decodeTcpAt(frame, ip.payloadStart, ip.end, ip.source, ip.destination, tcpView);
+ * ```
+ *
+ * Offsets in a returned {@link DecodeError} count from `start`. Throws nothing, whatever the bounds:
+ * `start` past `end` or `end` past the buffer decode as truncated.
+ */
+export function decodeTcpAt(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  source?: number,
+  destination?: number,
+  into?: TcpView,
+): TcpView | DecodeError {
+  // The checks in one condition, the reason worked out only for refused input (tcpError): the
+  // function stays small enough for the engine to inline into a receive loop.
+  const len = Math.min(end, data.length) - start;
+  const hl = start >= 0 && len >= F.end ? (data[start + F.offset]! >>> 4) << 2 : 0;
+  if (hl < F.end || hl > len) return tcpError(data, start, len);
+  if (
+    source !== undefined &&
+    destination !== undefined &&
+    sumWithPseudoHeader(data, start, start + len, source, destination, TCP_PROTOCOL) !== 0xffff
+  )
+    return BAD_CHECKSUM;
+  const view =
+    into === undefined ? new TcpView(data, hl, start, start + len) : into.reset(data, start, start + len, hl);
+  return hl === F.end ? view : parseOptions(view, data, start, start + hl);
+}
+
+/** Why {@link decodeTcpAt} refused the `len` bytes at `data[start]` before looking at the checksum. */
+function tcpError(data: Uint8Array, start: number, len: number): DecodeError {
+  if (!(start >= 0 && len >= F.end)) return new DecodeError("tcp", "truncated", Math.max(len || 0, 0));
+  const hl = (data[start + F.offset]! >>> 4) << 2;
+  if (hl < F.end) return new DecodeError("tcp", "bad-length", F.offset, `data offset ${hl >>> 2}`);
+  return new DecodeError("tcp", "truncated", len, `data offset ${hl >>> 2}`);
 }
 
 // RFC 9293 §3.1 option layout: kinds 0 and 1 are one byte; others carry a length byte counting
 // kind and length. Known kinds must have their defined length (RFC 9293 §3.7.1, RFC 7323 §2.2,
-// §3.2, RFC 2018 §2, §3).
-function parseOptions(view: TcpView, b: Uint8Array, end: number): TcpView | DecodeError {
-  let p: number = F.end;
+// §3.2, RFC 2018 §2, §3); unknown kinds are kept (skipped by their length, flagged). `p` and `end`
+// index `b`; error offsets count from the segment's first byte, `s`.
+function parseOptions(view: TcpView, b: Uint8Array, s: number, end: number): TcpView | DecodeError {
+  let p = s + F.end;
+  // RFC 7323 Appendix A's layout, which Linux sends on every segment after the handshake: NOP,
+  // NOP, timestamps, nothing else. One comparison instead of the loop.
+  if (end - p === 12 && b[p] === 1 && b[p + 1] === 1 && b[p + 2] === 8 && b[p + 3] === 10) {
+    view.hasTimestamps = true;
+    view.tsVal = u32(b, p + 4);
+    view.tsEcr = u32(b, p + 8);
+    return view;
+  }
   while (p < end) {
     const kind = b[p]!;
-    if (kind === 0) break;
     if (kind === 1) {
       p++;
       continue;
     }
-    if (p + 1 >= end) return new DecodeError("tcp", "bad-option", p, `kind ${kind} without length`);
+    if (kind === 0) break;
+    if (p + 1 >= end) return new DecodeError("tcp", "bad-option", p - s, `kind ${kind} without length`);
     const ol = b[p + 1]!;
     if (ol < 2 || p + ol > end)
-      return new DecodeError("tcp", "bad-option", p + 1, `kind ${kind} length ${ol}`);
+      return new DecodeError("tcp", "bad-option", p + 1 - s, `kind ${kind} length ${ol}`);
     switch (kind) {
       case 2:
-        if (ol !== 4) return new DecodeError("tcp", "bad-option", p + 1, `mss length ${ol}`);
-        view.mss = u16(b, p + 2);
+        if (ol !== 4) return new DecodeError("tcp", "bad-option", p + 1 - s, `mss length ${ol}`);
+        view.mss = (b[p + 2]! << 8) | b[p + 3]!;
         break;
       case 3:
-        if (ol !== 3) return new DecodeError("tcp", "bad-option", p + 1, `window scale length ${ol}`);
+        if (ol !== 3) return new DecodeError("tcp", "bad-option", p + 1 - s, `window scale length ${ol}`);
         view.windowScale = b[p + 2]!;
         break;
       case 4:
-        if (ol !== 2) return new DecodeError("tcp", "bad-option", p + 1, `sack-permitted length ${ol}`);
+        if (ol !== 2) return new DecodeError("tcp", "bad-option", p + 1 - s, `sack-permitted length ${ol}`);
         view.sackPermitted = true;
         break;
       case 5:
-        if (ol < 10 || (ol - 2) % 8 !== 0)
-          return new DecodeError("tcp", "bad-option", p + 1, `sack length ${ol}`);
+        if (ol < 10 || ((ol - 2) & 7) !== 0)
+          return new DecodeError("tcp", "bad-option", p + 1 - s, `sack length ${ol}`);
         view.sackCount = (ol - 2) >>> 3;
-        view.sackAt = p + 2;
+        view.sackAt = p + 2 - s;
         break;
       case 8:
-        if (ol !== 10) return new DecodeError("tcp", "bad-option", p + 1, `timestamps length ${ol}`);
+        if (ol !== 10) return new DecodeError("tcp", "bad-option", p + 1 - s, `timestamps length ${ol}`);
         view.hasTimestamps = true;
         view.tsVal = u32(b, p + 2);
         view.tsEcr = u32(b, p + 6);
