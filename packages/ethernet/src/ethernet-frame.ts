@@ -37,10 +37,17 @@ export interface EthernetHeader {
 export class EthernetView {
   constructor(
     /** The whole frame. */
-    readonly bytes: Uint8Array,
+    public bytes: Uint8Array,
     /** 14, 18 or 22: where the payload starts. */
-    readonly headerLength: number,
+    public headerLength: number,
   ) {}
+
+  /** Points this view at another frame: what {@link decodeEthernet} does with its `into` argument. */
+  reset(bytes: Uint8Array, headerLength: number): this {
+    this.bytes = bytes;
+    this.headerLength = headerLength;
+    return this;
+  }
 
   /** Destination MAC, a view into the frame. */
   get destination(): Uint8Array {
@@ -78,9 +85,19 @@ export class EthernetView {
  * Validates an Ethernet II frame (without FCS) and returns a view of it, or a {@link DecodeError}:
  * `truncated` when shorter than its header, `unsupported` for an IEEE 802.3 length-framed frame
  * (type/length ≤ 1500), which is not Ethernet II. Up to two VLAN tags (802.1ad + 802.1Q) are
- * recognised. Never throws.
+ * recognised. Never throws. Passing a view as `into` reuses it instead of allocating one (it is
+ * returned, pointed at this frame), as a receive loop that keeps nothing of the view should.
  */
-export function decodeEthernet(bytes: Uint8Array): EthernetView | DecodeError {
+export function decodeEthernet(bytes: Uint8Array, into?: EthernetView): EthernetView | DecodeError {
+  // The untagged frame is the common case: one read of the type, tags and errors out of line.
+  const type = bytes.length >= F.end ? (bytes[F.type]! << 8) | bytes[F.type + 1]! : 0;
+  if (type <= MAX_8023_LENGTH || type === EtherType.Vlan || type === EtherType.QinQ)
+    return decodeTagged(bytes, into);
+  return into === undefined ? new EthernetView(bytes, F.end) : into.reset(bytes, F.end);
+}
+
+/** {@link decodeEthernet} for a tagged, short or 802.3 frame. */
+function decodeTagged(bytes: Uint8Array, into: EthernetView | undefined): EthernetView | DecodeError {
   if (bytes.length < F.end) return new DecodeError("ethernet", "truncated", bytes.length);
   let typeAt: number = F.type;
   let type = u16(bytes, typeAt);
@@ -91,7 +108,7 @@ export function decodeEthernet(bytes: Uint8Array): EthernetView | DecodeError {
   }
   if (type <= MAX_8023_LENGTH)
     return new DecodeError("ethernet", "unsupported", typeAt, "802.3 length field");
-  return new EthernetView(bytes, typeAt + 2);
+  return into === undefined ? new EthernetView(bytes, typeAt + 2) : into.reset(bytes, typeAt + 2);
 }
 
 /** Header length {@link writeEthernetHeader} will write for `h`: 14, or 18 with a VLAN tag. */
@@ -101,11 +118,22 @@ export function ethernetHeaderLength(h: EthernetHeader): number {
 
 /**
  * Writes the header of `h` into `out` at `at` and returns the offset where the payload goes. The
- * hot path: the inner layers then write their headers and data in place after it.
+ * hot path: the inner layers then write their headers and data in place after it. Throws a
+ * RangeError when `out` has no room for the header at `at` (a caller bug, not received input).
  */
 export function writeEthernetHeader(h: EthernetHeader, out: Uint8Array, at = 0): number {
-  out.set(h.destination.subarray(0, 6), at + F.destination);
-  out.set(h.source.subarray(0, 6), at + F.source);
+  const hl = h.vlan ? F.end + F.tag : F.end;
+  if (!(at >= 0 && out.length >= at + hl))
+    throw new RangeError(
+      `writeEthernetHeader: needs ${hl} bytes at offset ${at}, the buffer has ${out.length}`,
+    );
+  // Six bytes each: a loop costs less than the two views and copies `set(subarray)` would make.
+  const d = h.destination;
+  const s = h.source;
+  for (let i = 0; i < 6; i++) {
+    out[at + F.destination + i] = d[i]!;
+    out[at + F.source + i] = s[i]!;
+  }
   let typeAt = at + F.type;
   if (h.vlan) {
     const { id, priority = 0, dropEligible = false } = h.vlan;
