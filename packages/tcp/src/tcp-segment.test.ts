@@ -11,12 +11,14 @@ import {
   TcpFlag,
   type TcpHeader,
   type TcpOption,
+  TcpSegmentOut,
   TcpView,
   tcpChecksum,
   tcpHeaderLength,
   verifyTcpChecksum,
   writeTcpChecksum,
   writeTcpHeader,
+  writeTcpOptions,
 } from "./index.js";
 
 interface Captured {
@@ -658,5 +660,56 @@ describe("decodeTcpAt: a segment decoded in place in its frame", () => {
     expect([v.data, v.start, v.end, v.bytes]).toEqual([whole, 0, whole.length, whole]);
     expect(v.seq).toBe(903894230);
     expect((decodeTcp(whole) as TcpView).bytes).toBe(whole); // a whole buffer is its own view
+  });
+});
+
+describe("encodeTcp with pre-encoded options", () => {
+  const fields = { sourcePort: 52546, destinationPort: 7777, seq: 1, ack: 2, flags: 2, window: 64240 };
+
+  it("writes optionBytes as given, padded with zeros, instead of the option list", () => {
+    const optionBytes = fromHex("020405b4 0402 080afc6ba10300000000 01 030307".replace(/ /g, ""));
+    const out = new Uint8Array(60).fill(0xa5);
+    const seg = encodeTcp({ ...fields, optionBytes, options: [{ kind: 1 }] }, undefined, out, 4, IP1, IP2);
+    expect(seg.length).toBe(40);
+    expect(toHex(seg.subarray(20))).toBe(`${toHex(optionBytes)}`);
+    const part = encodeTcp({ ...fields, optionBytes: fromHex("0402ffff"), optionLength: 2 });
+    expect(toHex(part.subarray(12, 13))).toBe("60");
+    expect(toHex(part.subarray(20))).toBe("04020000");
+    expect(out[3]).toBe(0xa5);
+    expect(out[44]).toBe(0xa5);
+    expect(verifyTcpChecksum(seg, IP1, IP2)).toBe(true);
+    expect(() => encodeTcp({ ...fields, optionBytes: new Uint8Array(41) })).toThrow(RangeError);
+    expect(tcpHeaderLength({ ...fields, optionBytes: new Uint8Array(40), optionLength: 3 })).toBe(24);
+  });
+
+  it("gives the bytes of the option list, checksum included, for any header and payload", () => {
+    fc.assert(
+      fc.property(headerArb, fc.uint8Array({ maxLength: 64 }), (h, payload) => {
+        const listed = encodeTcp(h, payload, undefined, 0, IP1, IP2);
+        const optionBytes = new Uint8Array(40).fill(0xee);
+        const n = writeTcpOptions(h.options ?? [], optionBytes, 0);
+        const { options: _, ...rest } = h;
+        const pre = encodeTcp({ ...rest, optionBytes, optionLength: n }, payload, undefined, 0, IP1, IP2);
+        expect(toHex(pre)).toBe(toHex(listed));
+        expect(tcpHeaderLength({ ...rest, optionBytes, optionLength: n })).toBe(tcpHeaderLength(h));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("encodes the engine's segment header (its options already bytes) as the option list", () => {
+    const out = new TcpSegmentOut();
+    Object.assign(out.header, fields);
+    out.header.options = [
+      { kind: 2, mss: 1460 },
+      { kind: 4 },
+      { kind: 8, tsVal: 7, tsEcr: 0 },
+      { kind: 1 },
+      { kind: 3, shift: 7 },
+    ];
+    const a = encodeTcp(out.header, undefined, undefined, 0, IP1, IP2);
+    const b = encodeTcp({ ...fields, options: out.header.options }, undefined, undefined, 0, IP1, IP2);
+    expect(toHex(a)).toBe(toHex(b));
+    expect(a.length).toBe(40);
   });
 });

@@ -47,6 +47,14 @@ export interface TcpHeader {
   urgentPointer?: number;
   /** Options in wire order; padded with zeros to a 32-bit boundary when written. */
   options?: readonly TcpOption[];
+  /**
+   * The options already encoded, e.g. once per connection (`writeTcpOptions`) or as the engine's
+   * `TcpSegmentHeader` keeps them: `optionBytes[0..optionLength)` is copied as it is and padded
+   * with zeros to a 32-bit boundary. When present, {@link options} is not read.
+   */
+  optionBytes?: Uint8Array;
+  /** Bytes of {@link optionBytes} in use; all of it when omitted. */
+  optionLength?: number;
 }
 
 /**
@@ -355,6 +363,7 @@ function parseOptions(view: TcpView, b: Uint8Array, s: number, end: number): Tcp
 
 /** Header length {@link writeTcpHeader} writes for `h`: 20 plus the padded options. */
 export function tcpHeaderLength(h: TcpHeader): number {
+  if (h.optionBytes !== undefined) return F.end + (((h.optionLength ?? h.optionBytes.length) + 3) & ~3);
   return F.end + tcpOptionsLength(h.options);
 }
 
@@ -365,7 +374,16 @@ export function tcpHeaderLength(h: TcpHeader): number {
  */
 export function writeTcpHeader(h: TcpHeader, out: Uint8Array, at = 0): number {
   let end = at + F.end;
-  if (h.options !== undefined && h.options.length > 0) {
+  const ob = h.optionBytes;
+  if (ob !== undefined) {
+    const n = h.optionLength ?? ob.length;
+    if (n > TCP_MAX_HEADER_LENGTH - F.end)
+      throw new RangeError(`writeTcpHeader: options take ${n} bytes, at most 40 fit`);
+    // At most 40 bytes: a loop beats setting up a typed-array copy. RFC 9293 §3.1: zero padding.
+    for (let i = 0; i < n; i++) out[end + i] = ob[i]!;
+    end += n;
+    while ((end - at) & 3) out[end++] = 0;
+  } else if (h.options !== undefined && h.options.length > 0) {
     end = writeTcpOptions(h.options, out, end);
     if (end - at > TCP_MAX_HEADER_LENGTH)
       throw new RangeError(`writeTcpHeader: options take ${end - at - F.end} bytes, at most 40 fit`);
@@ -401,11 +419,10 @@ export function writeTcpChecksum(segment: Uint8Array, source: number, destinatio
 
 /** True when the checksum of `segment` verifies against the IPv4 pseudo-header. */
 export function verifyTcpChecksum(segment: Uint8Array, source: number, destination: number): boolean {
-  const len = segment.length;
-  return (
-    onesComplementSum(segment, 0, len, pseudoHeaderSum(source, destination, TCP_PROTOCOL, len)) === 0xffff
-  );
+  return sumWithPseudoHeader(segment, 0, segment.length, source, destination, TCP_PROTOCOL) === 0xffff;
 }
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * Encodes a whole segment: header, `payload`, and the checksum when both IPv4 addresses are
@@ -414,7 +431,7 @@ export function verifyTcpChecksum(segment: Uint8Array, source: number, destinati
  */
 export function encodeTcp(
   h: TcpHeader,
-  payload: Uint8Array = new Uint8Array(0),
+  payload: Uint8Array = EMPTY,
   out?: Uint8Array,
   at = 0,
   source?: number,
@@ -425,8 +442,13 @@ export function encodeTcp(
   if (buf.length < at + len)
     throw new RangeError(`encodeTcp: buffer needs ${at + len} bytes, has ${buf.length}`);
   const p = writeTcpHeader(h, buf, at);
-  buf.set(payload, p);
-  const seg = buf.subarray(at, at + len);
-  if (source !== undefined && destination !== undefined) writeTcpChecksum(seg, source, destination);
-  return seg;
+  if (payload.length > 0) buf.set(payload, p);
+  // writeTcpHeader left the checksum field zero: one pass over the segment and its pseudo-header.
+  if (source !== undefined && destination !== undefined)
+    put16(
+      buf,
+      at + F.checksum,
+      ~sumWithPseudoHeader(buf, at, at + len, source, destination, TCP_PROTOCOL) & 0xffff,
+    );
+  return buf.subarray(at, at + len);
 }
