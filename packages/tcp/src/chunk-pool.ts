@@ -19,10 +19,13 @@ export class ChunkPools {
   pooledBytes = 0;
   private readonly pools = new Map<number, Uint8Array[]>();
   private readonly tables = new Map<number, RecordTable[]>();
+  private readonly slots = new Map<number, Uint8Array[][]>();
 
   constructor(
     /** Most bytes kept in free chunks; beyond it a chunk given back is left to the garbage collector. */
     readonly maxPooledBytes: number,
+    /** Held bytes beyond which out-of-order data is not stored (`TcpConfig.bufferLimit`). */
+    readonly limit: number = Number.POSITIVE_INFINITY,
   ) {}
 
   /** A chunk of `size` bytes (a power of two), reused when one is free. */
@@ -51,6 +54,25 @@ export class ChunkPools {
     this.pooledBytes += size;
   }
 
+  /**
+   * A ring's array of `count` chunk slots, all `empty`. A 2 MiB ring has 129 (1 KiB of heap):
+   * rings take one when data first comes and give it back when they empty, so that idle
+   * connections hold none, and busy ones reuse them.
+   */
+  takeSlots(count: number, empty: Uint8Array): Uint8Array[] {
+    return this.slots.get(count)?.pop() ?? new Array<Uint8Array>(count).fill(empty);
+  }
+
+  /** Returns a slot array taken with {@link takeSlots}, every slot empty again. */
+  giveSlots(slots: Uint8Array[]): void {
+    let free = this.slots.get(slots.length);
+    if (free === undefined) {
+      free = [];
+      this.slots.set(slots.length, free);
+    }
+    if (free.length < MAX_POOLED_TABLES) free.push(slots);
+  }
+
   /** A record table of `capacity` records (a power of two), reused when one is free. */
   takeTable(capacity: number): RecordTable {
     const t = this.tables.get(capacity)?.pop();
@@ -64,7 +86,12 @@ export class ChunkPools {
     return t;
   }
 
-  /** Returns a table taken with {@link takeTable}; kept for reuse within the same bound as chunks. */
+  /**
+   * Returns a table taken with {@link takeTable}; kept for reuse within the same bound as chunks,
+   * and at most {@link MAX_POOLED_TABLES} of a size: a table is small but its two typed arrays
+   * cost some 250 bytes of heap each, and 10,000 connections going idle would otherwise leave
+   * thousands pooled.
+   */
   giveTable(t: RecordTable): void {
     this.heldBytes -= t.bytes;
     if (this.pooledBytes + t.bytes > this.maxPooledBytes) return;
@@ -73,10 +100,14 @@ export class ChunkPools {
       free = [];
       this.tables.set(t.capacity, free);
     }
+    if (free.length >= MAX_POOLED_TABLES) return;
     free.push(t);
     this.pooledBytes += t.bytes;
   }
 }
+
+/** Free record tables kept per size: enough for the connections of an engine sending at once. */
+const MAX_POOLED_TABLES = 64;
 
 /** Largest chunk: a segment (at most 65495 payload bytes) then spans at most two chunks. */
 const MAX_CHUNK = 65536;

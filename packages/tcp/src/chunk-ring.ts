@@ -15,7 +15,7 @@ export class ChunkRing {
   readonly size: number = 0;
   readonly chunkSize: number = 0;
   private readonly shift: number = 0;
-  /** Chunk slots, made at the first write (an idle connection's ring is just this object). */
+  /** Chunk slots, taken from the pools at the first write and given back when the ring empties (an idle connection's ring is just this object). */
   private chunks: Uint8Array[] = NO_CHUNKS;
   private readonly count: number = 0;
   /** Chunks held now. */
@@ -45,7 +45,7 @@ export class ChunkRing {
   /** Copies `src[from..to)` into the ring at position `at`, taking chunks as needed. */
   write(at: number, src: Uint8Array, from: number, to: number): void {
     const cs = this.chunkSize;
-    if (this.chunks === NO_CHUNKS) this.chunks = new Array<Uint8Array>(this.count).fill(NONE);
+    if (this.chunks === NO_CHUNKS) this.chunks = this.pools.takeSlots(this.count, NONE);
     let p = at;
     let i = from;
     while (i < to) {
@@ -100,10 +100,12 @@ export class ChunkRing {
     }
   }
 
-  /** Gives back every chunk (the ring holds nothing live). */
+  /** Gives back every chunk, and the slot array (the ring holds nothing live). */
   releaseAll(): void {
-    if (this.held === 0) return;
-    for (let k = 0; k < this.chunks.length; k++) this.drop(k);
+    if (this.chunks === NO_CHUNKS) return;
+    if (this.held > 0) for (let k = 0; k < this.chunks.length; k++) this.drop(k);
+    this.pools.giveSlots(this.chunks);
+    this.chunks = NO_CHUNKS;
   }
 
   private drop(k: number): void {

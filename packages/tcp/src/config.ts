@@ -14,12 +14,17 @@ export type LossRecoveryName = "rack" | "rfc6675";
  */
 export interface TcpConfig {
   /**
-   * Send buffer bytes (ring). Default 256 KiB (Linux tcp_wmem grows to 4 MiB; a fixed limit here).
-   * Reserved, not allocated: storage is taken as data is written and given back as it is acknowledged.
+   * Send buffer bytes (ring): what the application may queue, in flight or not yet sent; so also
+   * the most in flight. Default 1 MiB: 8 Gbit/s at a 1 ms RTT. Linux autotunes up to 4 MiB
+   * (tcp_wmem), but it paces and limits its queues (TCP small queues); without that, more in
+   * flight only queued in front of the peer here (see the README). Reserved, not allocated:
+   * storage is taken as data is written and given back as it is acknowledged.
    */
   sendBufferSize: number;
   /**
-   * Receive buffer bytes, which is also the largest window advertised. Default 256 KiB. Reserved,
+   * Receive buffer bytes, which is also the largest window advertised, so the most a peer can
+   * make this connection hold (see {@link bufferLimit} for all of them). Default 2 MiB: 16 Gbit/s
+   * at a 1 ms RTT (Linux autotunes up to 6 MiB, tcp_rmem, about 3–4 MiB of window). Reserved,
    * not allocated: storage is taken as data arrives and given back as it is read.
    */
   receiveBufferSize: number;
@@ -89,12 +94,21 @@ export interface TcpConfig {
    * connections hold none; this pool saves busy ones from allocating. Default 4 MiB.
    */
   bufferPoolSize: number;
+  /**
+   * Engine-wide (read when the `TcpEngine` is made), Linux's tcp_mem hard limit in spirit: once
+   * this engine's connections hold this many bytes of buffer storage, data that arrives out of
+   * order is dropped instead of stored (the peer sends it again); in-order data is still taken,
+   * so every connection keeps making progress and its reader frees what it holds. Out-of-order
+   * data is the one thing a peer can make us hold that no application read can free, so this
+   * bounds it for all connections together. Default 256 MiB.
+   */
+  bufferLimit: number;
 }
 
 /** The defaults, Linux-like. */
 export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
-  sendBufferSize: 256 * 1024,
-  receiveBufferSize: 256 * 1024,
+  sendBufferSize: 1024 * 1024,
+  receiveBufferSize: 2 * 1024 * 1024,
   mtu: 1500,
   mss: 0,
   noDelay: false,
@@ -126,6 +140,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   synQueueSize: 256,
   synCookies: true,
   bufferPoolSize: 4 * 1024 * 1024,
+  bufferLimit: 256 * 1024 * 1024,
 });
 
 /**
@@ -157,6 +172,7 @@ export function resolveTcpConfig(
     "must be 1 to 1024",
   );
   need(c.bufferPoolSize >= 0, "bufferPoolSize", "must not be negative");
+  need(c.bufferLimit >= 0, "bufferLimit", "must not be negative");
   need(c.backlog >= 0 && c.synQueueSize >= 0, "backlog", "backlog and synQueueSize must not be negative");
   need(
     c.delayedAckMin <= c.delayedAckMax && c.delayedAckMax < 500,

@@ -352,6 +352,11 @@ export class TcpConnection {
     }
   }
 
+  /** The engine's connections hold `bufferLimit` bytes or more: out-of-order data is not stored. */
+  get overBufferLimit(): boolean {
+    return this.pools.heldBytes >= this.pools.limit;
+  }
+
   /** Bytes of storage the send and receive buffers (and the record of segments in flight) hold now. */
   get bufferBytes(): number {
     return (this.sendBuffer?.heldBytes ?? 0) + (this.receiveBuffer?.heldBytes ?? 0) + this.sent.heldBytes;

@@ -183,7 +183,13 @@ function emit(c: TcpConnection, now: number, sink: TcpSink, seq: number, len: nu
   h.ack = c.rcvNxt;
   h.flags = flags;
   const win = receiveWindow(c);
-  const field = Math.min((win + (1 << c.rcvWscale) - 1) >>> c.rcvWscale, 0xffff);
+  // RFC 7323 §2.3: the field is the window shifted right, truncated. Rounding up instead would
+  // advertise up to 2^shift − 1 bytes the buffer cannot hold, and while the window is held
+  // (never shrunk) as RCV.NXT moves by other amounts, that excess would grow with every ACK
+  // (RFC 7323 Appendix F's creep): at a shift of 7 a full 4 MiB buffer was found offering 2816
+  // bytes beyond it. Truncation may pull the peer's right edge back by less than 2^shift; the
+  // edge we accept up to (RCV.NXT + RCV.WND) never moves back.
+  const field = Math.min(win >>> c.rcvWscale, 0xffff);
   h.window = field;
   const edge = add(c.rcvNxt, field << c.rcvWscale);
   if (gt(edge, c.rcvAdvEdge)) c.rcvAdvEdge = edge;

@@ -34,7 +34,7 @@ export class TcpEngine {
       fillRandom(key);
     }
     this.hash = new TupleHash(key);
-    this.pools = new ChunkPools(this.config.bufferPoolSize);
+    this.pools = new ChunkPools(this.config.bufferPoolSize, this.config.bufferLimit);
   }
 
   /** Bytes of ring storage the engine's connections hold now (data queued to send or to read). */

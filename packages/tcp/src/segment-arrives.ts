@@ -558,6 +558,14 @@ export function processText(
     c.wantOutput = true;
     return;
   }
+  if (s !== c.rcvNxt && c.overBufferLimit) {
+    // bufferLimit (Linux tcp_mem): out-of-order data is what no read can free, so under pressure
+    // it is not stored; the duplicate ACK tells the peer, which sends it again.
+    c.stats.drops.memoryPressure++;
+    c.ackNow = true;
+    c.wantOutput = true;
+    return;
+  }
   const hadOutOfOrder = rb.rangeCount > 0;
   const next = rb.store(c.rcvNxt, s, bytes, start, end);
   if (next < 0) {

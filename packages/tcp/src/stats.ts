@@ -16,6 +16,8 @@ export interface TcpDrops {
   noBuffer: number;
   /** Out-of-order data needing more ranges than `maxOutOfOrderRanges`. */
   outOfOrderFull: number;
+  /** Out-of-order data not stored because the engine's connections held `bufferLimit` bytes. */
+  memoryPressure: number;
   /** Data after the application closed (answered with RST, RFC 2525 §2.17). */
   afterClose: number;
   /** Rate-limited ACK replies not sent (RFC 5961 §7). */
@@ -75,6 +77,7 @@ export function newDrops(): TcpDrops {
     noAck: 0,
     noBuffer: 0,
     outOfOrderFull: 0,
+    memoryPressure: 0,
     afterClose: 0,
     rateLimited: 0,
     listenOverflow: 0,
@@ -136,6 +139,7 @@ export function copyStats(from: TcpStats, into: TcpStats): void {
   e.noAck = d.noAck;
   e.noBuffer = d.noBuffer;
   e.outOfOrderFull = d.outOfOrderFull;
+  e.memoryPressure = d.memoryPressure;
   e.afterClose = d.afterClose;
   e.rateLimited = d.rateLimited;
   e.listenOverflow = d.listenOverflow;

@@ -37,13 +37,13 @@ describe("active open (SYN-SENT, RFC 9293 §3.10.7.3)", () => {
     expect(syn.flags).toBe(SYN);
     expect(syn.ack).toBe(0);
     expect(syn.window).toBe(65535);
-    // MSS from the 1500-byte MTU, SACK-permitted, timestamps, window scale 3 for a 256 KiB buffer.
+    // MSS from the 1500-byte MTU, SACK-permitted, timestamps, window scale 6 for a 2 MiB buffer.
     expect(syn.options).toEqual([
       { kind: 2, mss: 1460 },
       { kind: 4 },
       { kind: 8, tsVal: syn.tsVal, tsEcr: 0 },
       { kind: 1 },
-      { kind: 3, shift: 3 },
+      { kind: 3, shift: 6 },
     ]);
     h.send({ seq: PEER_ISS, ack: syn.seq + 1, flags: SYN | ACK, options: linuxSynOptions(500, syn.tsVal) });
     expect(h.conn.state).toBe("ESTABLISHED");
@@ -236,7 +236,7 @@ describe("option negotiation", () => {
       { kind: 1 },
       { kind: 4 },
       { kind: 1 },
-      { kind: 3, shift: 3 },
+      { kind: 3, shift: 6 },
     ]);
   });
 
@@ -245,7 +245,7 @@ describe("option negotiation", () => {
     [
       "window scale",
       [{ kind: 2, mss: 1460 }, { kind: 1 }, { kind: 3, shift: 7 }],
-      [{ kind: 2, mss: 1460 }, { kind: 1 }, { kind: 3, shift: 3 }],
+      [{ kind: 2, mss: 1460 }, { kind: 1 }, { kind: 3, shift: 6 }],
     ],
     [
       "SACK",
@@ -262,7 +262,7 @@ describe("option negotiation", () => {
           { kind: 4 },
           { kind: 8, tsVal: synAck.tsVal, tsEcr: 5 },
           { kind: 1 },
-          { kind: 3, shift: 3 },
+          { kind: 3, shift: 6 },
         ]);
         expect(c.status().timestamps).toBe(true);
       } else {
@@ -378,7 +378,7 @@ describe("passive open (LISTEN, SYN-RECEIVED)", () => {
     expect(ck.destinationPort).toBe(0x1150);
     expect(ck.mss).toBe(1460);
     expect(ck.sackPermitted).toBe(true);
-    expect(ck.windowScale).toBe(3);
+    expect(ck.windowScale).toBe(6);
     expect(l.synQueueLength).toBe(1);
     // The ACK completing the cookie handshake.
     const ackSeg = h.view({

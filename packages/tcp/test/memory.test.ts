@@ -1,11 +1,14 @@
 // Memory per connection. Rings take storage as data queues and give it back as it drains (as
 // Linux charges and uncharges socket memory), so 10,000 idle established connections hold no ring
-// storage at all, while one busy connection still gets its whole 256 KiB window. SYN-queue entries
-// and TIME-WAIT connections hold none either.
+// storage at all, while one busy connection still gets its whole window (the default 2 MiB).
+// SYN-queue entries and TIME-WAIT connections hold none either; and however peers fill their
+// windows out of order, all connections together hold at most `bufferLimit` of such data.
 import { DecodeError } from "@userstack/wire";
 import { describe, expect, it } from "vitest";
 import {
+  DEFAULT_TCP_CONFIG,
   decodeTcp,
+  encodeTcp,
   type TcpConnection,
   TcpEngine,
   type TcpListener,
@@ -19,6 +22,8 @@ const A = 0x0a000001;
 const B = 0x0a000002;
 const COUNT = 10_000;
 const KIB = 1024;
+const RCVBUF = DEFAULT_TCP_CONFIG.receiveBufferSize;
+const SNDBUF = DEFAULT_TCP_CONFIG.sendBufferSize;
 
 /** Two engines back to back: a client engine and a server engine with a listener on port 80. */
 class Pair {
@@ -147,12 +152,12 @@ describe("memory per connection", () => {
     expect(p.client.bufferBytes + p.server.bufferBytes).toBe(0);
     expect(p.client.pooledBytes).toBeLessThanOrEqual(4 * KIB * KIB);
 
-    // Beside them, one more connection moves a bulk transfer with the whole 256 KiB window.
+    // Beside them, one more connection moves a bulk transfer with the whole window.
     const c = p.connect(9999);
     p.settle();
     const s = p.listener.accept()!;
     expect(s.remotePort).toBe(9999);
-    const data = pattern(1 << 20, 3);
+    const data = pattern(RCVBUF + SNDBUF + (1 << 20), 3);
     let written = c.write(data, p.now);
     /** Runs the two connections' timers up to `t` (the others are idle). */
     const step = (t: number) => {
@@ -161,19 +166,29 @@ describe("memory per connection", () => {
       p.touch(s);
       p.settle();
     };
-    for (let t = 1; t < 100 && s.readableLength < 256 * KIB; t++) step(1000 + t * 10);
+    // Full but for less than a segment: receiver SWS avoidance (RFC 1122 §4.2.3.3) does not offer
+    // the rest, nor RFC 7323's truncation a part of the window's unit.
+    const mss = s.rcvMss;
+    for (let t = 1; t < 200 && s.readableLength <= RCVBUF - mss; t++) {
+      written += c.write(data.subarray(written), p.now);
+      step(1000 + t * 10);
+    }
     step(p.now + 500); // the last delayed ACK
-    // The receiver, not reading, holds a full window: 256 KiB queued, backed by storage.
-    expect(s.readableLength).toBe(256 * KIB);
-    expect(s.status().receiveWindow).toBe(0);
-    expect(s.status().bufferBytes).toBeGreaterThanOrEqual(256 * KIB);
-    expect(s.status().bufferBytes).toBeLessThanOrEqual(256 * KIB + 16 * KIB);
+    // The receiver, not reading, holds a full window, backed by storage.
+    expect(RCVBUF - s.readableLength).toBeLessThan(mss);
+    // What is still offered is backed: queued bytes plus the window fit the buffer.
+    expect(s.status().receiveWindow).toBeLessThan(mss);
+    expect(s.readableLength + s.status().receiveWindow).toBeLessThanOrEqual(RCVBUF);
+    expect(s.status().bufferBytes).toBeGreaterThanOrEqual(RCVBUF);
+    expect(s.status().bufferBytes).toBeLessThanOrEqual(RCVBUF + 16 * KIB);
     expect(c.status().inFlight).toBe(0); // all of it acknowledged: the window, not cwnd, limits
-    expect(c.status().sendWindow).toBe(0);
-    // The sender's ring takes the next 256 KiB, which wait for the window to open.
+    expect(c.status().sendWindow).toBeLessThan(mss);
+    // The sender's ring fills with what waits for the window to open; nothing is in flight, so
+    // the record of segments in flight is given back.
     written += c.write(data.subarray(written), p.now);
-    expect(c.sendQueued).toBe(256 * KIB);
-    expect(c.status().bufferBytes).toBe(256 * KIB);
+    expect(c.sendQueued).toBe(SNDBUF);
+    expect(c.status().bufferBytes).toBeGreaterThanOrEqual(SNDBUF);
+    expect(c.status().bufferBytes).toBeLessThanOrEqual(SNDBUF + 16 * KIB); // a chunk begun at the head
     const got = new Fnv();
     const out = new Uint8Array(64 * KIB);
     let widest = 0;
@@ -183,7 +198,7 @@ describe("memory per connection", () => {
       step(p.now + 1);
       widest = Math.max(widest, c.status().sendWindow);
     }
-    expect(widest).toBe(256 * KIB); // the reader's window opened to the whole buffer again
+    expect(widest).toBe(RCVBUF); // the reader's window opened to the whole buffer again
     const want = new Fnv();
     want.update(data);
     expect([got.n, got.h]).toEqual([want.n, want.h]);
@@ -222,5 +237,77 @@ describe("memory per connection", () => {
     expect(half.every((c) => c.sendBuffer === undefined && c.receiveBuffer === undefined)).toBe(true);
     expect(clients.every((c) => c.bufferBytes === 0)).toBe(true);
     expect(p.server.bufferBytes).toBe(0);
+  });
+
+  it("peers filling every window out of order: together they hold at most bufferLimit of it", () => {
+    const LIMIT = 256 * KIB;
+    const server = new TcpEngine({ bufferLimit: LIMIT, bufferPoolSize: 0 }, new Uint8Array(48).fill(4));
+    const listener = server.listen(0, 80);
+    const out: TcpSegmentOut[] = [];
+    const sink = (x: TcpSegmentOut) => out.push(x);
+    const seg = (
+      port: number,
+      seq: number,
+      ack: number,
+      flags: number,
+      payload: Uint8Array = new Uint8Array(0),
+    ) => {
+      const options =
+        flags & 2
+          ? [{ kind: 2 as const, mss: 1460 }, { kind: 1 as const }, { kind: 3 as const, shift: 7 }]
+          : [];
+      const b = encodeTcp(
+        {
+          sourcePort: port,
+          destinationPort: 80,
+          seq: seq >>> 0,
+          ack: ack >>> 0,
+          flags,
+          window: 0xffff,
+          options,
+        },
+        payload,
+        undefined,
+        0,
+        A,
+        B,
+      );
+      return decodeTcp(b, A, B) as TcpView;
+    };
+    const conns: TcpConnection[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = listener.input(seg(5000 + i, 1000, 0, 0x02), 0, A, B)!;
+      out.length = 0;
+      c.dispatch(0, sink);
+      const iss = out[0]!.header.seq;
+      c.input(seg(5000 + i, 1001, iss + 1, 0x10), 0);
+      expect(c.state).toBe("ESTABLISHED");
+      conns.push(c);
+    }
+    // Each peer sends 1 MiB that leaves the first 1000 bytes of its window missing.
+    const chunk = pattern(1448, 9);
+    for (const c of conns) {
+      for (let k = 0; k < (1 << 20) / 1448; k++) {
+        c.input(seg(c.remotePort, 1001 + 1000 + k * 1448, c.sndNxt, 0x10, chunk), 1);
+        c.dispatch(1, sink);
+      }
+    }
+    const held = server.bufferBytes;
+    const refused = conns.reduce((n, c) => n + c.status().drops.memoryPressure, 0);
+    console.log(
+      `4 peers × 1 MiB out of order, bufferLimit ${LIMIT}: held ${held} bytes, ${refused} segments refused`,
+    );
+    // Stored while under the limit; the last store may take up to two 16 KiB chunks past it.
+    expect(held).toBeGreaterThanOrEqual(LIMIT);
+    expect(held).toBeLessThanOrEqual(LIMIT + 32 * KIB);
+    expect(refused).toBeGreaterThan(2000);
+    // In-order data is still taken over the limit: the missing bytes arrive, and what was kept
+    // after them becomes readable; reading it gives the storage back.
+    const first = conns[0]!;
+    first.input(seg(first.remotePort, 1001, first.sndNxt, 0x10, pattern(1000, 10)), 2);
+    expect(first.readableLength).toBeGreaterThan(1000);
+    const buf = new Uint8Array(64 * KIB);
+    while (first.read(buf, 2) > 0);
+    expect(server.bufferBytes).toBeLessThan(held);
   });
 });

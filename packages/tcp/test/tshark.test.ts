@@ -114,7 +114,7 @@ describe.skipIf(skip)("tshark reads what the engines send", () => {
         ).toEqual([]);
         if (rtx || fastRtx) retransmissions++;
         if (sackLe) sackFrames++;
-        if (Number(frame) > 3) expect(scale).toBe("8"); // our shift 3, theirs 3: 2^3 both ways
+        if (Number(frame) > 3) expect(scale).toBe("64"); // our shift 6, theirs 6: 2^6 both ways
       }
       const server = b.accepted[0]!;
       const counted = c.status().retransmits + server.status().retransmits;
