@@ -460,7 +460,7 @@ export class LinkPath implements NetworkPath, Timed {
       case IpProtocol.Tcp:
         // RFC 1122 §4.2.3.10: TCP segments to a broadcast address are dropped.
         if (broadcast) this.counters.tcpBroadcastDropped++;
-        else this.rx.tcpSegment(view.source, view.destination, view.payload);
+        else this.rx.tcpSegment(view.source, view.destination, view.data, view.payloadStart, view.end);
         return;
       case IpProtocol.Icmp:
         this.icmp.receive(view, broadcast, now);
@@ -575,7 +575,7 @@ export class LinkPath implements NetworkPath, Timed {
     const batch = this.looped;
     this.looped = [];
     const self = this.ip.address;
-    for (const seg of batch) this.rx.tcpSegment(self, self, seg);
+    for (const seg of batch) this.rx.tcpSegment(self, self, seg, 0, seg.length);
     this.rx.flush();
   }
 

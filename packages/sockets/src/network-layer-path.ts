@@ -19,7 +19,7 @@ export class NetworkLayerPath implements NetworkPath {
   ) {
     net.attach({
       receive(source, destination, protocol, segment) {
-        if (protocol === TCP_PROTOCOL) rx.tcpSegment(source, destination, segment);
+        if (protocol === TCP_PROTOCOL) rx.tcpSegment(source, destination, segment, 0, segment.length);
       },
       flush: () => rx.flush(),
     });

@@ -33,8 +33,11 @@ export interface NetworkPath {
 
 /** What a path calls back into the stack with. */
 export interface PathReceiver {
-  /** A TCP segment for us (IPv4 source and destination, segment bytes lent for the call). */
-  tcpSegment(source: number, destination: number, segment: Uint8Array): void;
+  /**
+   * A TCP segment for us: IPv4 source and destination, and the segment at `data[start..end)`, lent
+   * for the call (the frame itself, so no view of the segment is made per packet).
+   */
+  tcpSegment(source: number, destination: number, data: Uint8Array, start: number, end: number): void;
   /** An ICMP error quoting one of our TCP segments. */
   tcpIcmpError(
     kind:

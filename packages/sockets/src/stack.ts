@@ -2,7 +2,7 @@ import { formatIpv4, parseIpv4 } from "@userstack/ipv4";
 import type { Clock } from "@userstack/link";
 import {
   closedPortReply,
-  decodeTcp,
+  decodeTcpAt,
   type TcpConfig,
   type TcpConnection,
   TcpEngine,
@@ -260,10 +260,10 @@ export class StackCore implements PathReceiver, SocketHost {
 
   // ---- input from the path ----
 
-  tcpSegment(source: number, destination: number, bytes: Uint8Array): void {
+  tcpSegment(source: number, destination: number, data: Uint8Array, start: number, end: number): void {
     const now = this.beginBatch();
     this.counters.tcpSegmentsIn++;
-    const seg = decodeTcp(bytes, source, destination, this.view);
+    const seg = decodeTcpAt(data, start, end, source, destination, this.view);
     if (seg instanceof DecodeError) {
       this.counters.tcpMalformed++;
       this.log("drop", "tcp", seg.reason);

@@ -69,7 +69,7 @@ describe("BSD face", () => {
     const s = client.socket();
     await s.connect("10.0.0.1", 5000);
     const peer = await accepted;
-    const big = randomBytes(2 << 20); // far more than the send buffer and the peer's window
+    const big = randomBytes(8 << 20); // far more than the send buffer and the peer's window together
     let sent = false;
     const sending = s.send(big).then((n) => {
       sent = true;
