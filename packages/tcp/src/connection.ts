@@ -59,7 +59,7 @@ export interface TcpStatus extends TcpStats {
   mss: number;
   /** Peer's receive window, bytes. */
   sendWindow: number;
-  /** Our advertised window, bytes. */
+  /** Our advertised window, bytes: the one our last segment carried. */
   receiveWindow: number;
   /** Bytes sent and not yet acknowledged. */
   inFlight: number;
@@ -171,8 +171,10 @@ export class TcpConnection {
   // Receive sequence variables
   irs = 0;
   rcvNxt = 0;
-  /** Right edge of the window we last advertised (RCV.NXT + RCV.WND then). */
+  /** Right edge of the window we advertised (RCV.NXT + RCV.WND then), the furthest we accept. */
   rcvAdvEdge = 0;
+  /** The window our last segment carried, bytes (its field, scaled): what the peer sees now. */
+  lastWindowSent = 0;
   /** RCV.NXT in the last ACK we sent (RFC 7323 Last.ACK.sent). */
   lastAckSent = 0;
   /** The peer's FIN arrived (and was in order). */
@@ -516,7 +518,7 @@ export class TcpConnection {
     st.ssthresh = this.window.ssthresh;
     st.mss = this.sndMss;
     st.sendWindow = this.sndWnd;
-    st.receiveWindow = Math.max(0, sub(this.rcvAdvEdge, this.rcvNxt));
+    st.receiveWindow = this.lastWindowSent;
     st.inFlight = sub(this.sndMax, this.sndUna);
     st.sendQueued = this.sendQueued;
     st.receiveQueued = this.readableLength;

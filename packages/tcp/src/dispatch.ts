@@ -160,6 +160,7 @@ function emitSyn(c: TcpConnection, now: number, sink: TcpSink): void {
   c.ackNow = false;
   c.lastAckSent = c.rcvNxt;
   c.rcvAdvEdge = add(c.rcvNxt, h.window);
+  c.lastWindowSent = h.window;
   c.stats.segmentsOut++;
   c.lastSendTime = now;
   sink(OUT);
@@ -191,7 +192,8 @@ function emit(c: TcpConnection, now: number, sink: TcpSink, seq: number, len: nu
   // edge we accept up to (RCV.NXT + RCV.WND) never moves back.
   const field = Math.min(win >>> c.rcvWscale, 0xffff);
   h.window = field;
-  const edge = add(c.rcvNxt, field << c.rcvWscale);
+  c.lastWindowSent = field << c.rcvWscale;
+  const edge = add(c.rcvNxt, c.lastWindowSent);
   if (gt(edge, c.rcvAdvEdge)) c.rcvAdvEdge = edge;
   writeOptions(c, now);
   if (len > 0) {
