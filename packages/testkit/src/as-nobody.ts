@@ -11,9 +11,11 @@ const repo = fileURLToPath(new URL("../../../", import.meta.url));
  * Needs root to start.
  *
  * nobody must be able to read the checkout, and CI may have cloned it under a directory only root
- * can traverse (mktemp's 0700). So the prefix enters a private mount namespace, bind-mounts the
- * checkout on a fresh world-traversable directory and runs from there; the mount vanishes with the
- * namespace. `done()` removes the directory.
+ * can traverse (mktemp's 0700). A bind mount of the checkout itself would keep that mode (it is
+ * the checkout's own inode), so the prefix enters a private mount namespace, mounts a tmpfs of mode
+ * 0755 on a fresh directory, bind-mounts each entry of the checkout into it and runs from there.
+ * The mounts vanish with the namespace; nothing is written outside it. `done()` removes the
+ * (empty) directory.
  *
  * ```ts
  * const nobody = asNobody(packageDir);
@@ -31,7 +33,15 @@ export function asNobody(cwd: string): { prefix: string[]; done(): void } {
     "private",
     "sh",
     "-c",
-    'mount --bind "$1" "$2" && cd "$2/$3" && shift 3 && exec "$@"',
+    [
+      'mount -t tmpfs -o mode=755,size=1m us-nobody "$2" && cd "$1" || exit 1',
+      "for e in * .[!.]*; do",
+      '  [ -e "$e" ] || continue',
+      '  if [ -d "$e" ]; then mkdir "$2/$e"; else : > "$2/$e"; fi',
+      '  mount --bind "$e" "$2/$e" || exit 1',
+      "done",
+      'cd "$2/$3" && shift 3 && exec "$@"',
+    ].join("\n"),
     "sh",
     repo,
     mountPoint,
