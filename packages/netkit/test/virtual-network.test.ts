@@ -64,7 +64,12 @@ describe("VirtualNetwork, host → guest (hostfwd)", () => {
     const fwd = await v.forward(0, 80);
     const s = net.connect({ host: "127.0.0.1", port: fwd.port });
     await new Promise((r) => s.once("connect", r));
-    for (let i = 0; i < 100 && (v.flows().forwarded[0]?.gatewayPort ?? 0) === 0; i++)
+    // The gateway's SYN may be out while the guest is still in SYN-RECEIVED: wait for the handshake.
+    const guestRow = () => {
+      const port = v.flows().forwarded[0]?.gatewayPort ?? 0;
+      return app.stats().find((c) => port !== 0 && c.remotePort === port);
+    };
+    for (let i = 0; i < 100 && guestRow()?.state !== "ESTABLISHED"; i++)
       await new Promise((r) => setTimeout(r, 10));
     const [flow] = v.flows().forwarded;
     expect(flow?.host).toEqual({ address: "127.0.0.1", port: s.localPort });
