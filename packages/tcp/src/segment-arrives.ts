@@ -84,7 +84,7 @@ export function segmentArrives(c: TcpConnection, seg: TcpView, now: number): Tcp
   if (!checkAck(c, seg, now)) return TcpInput.Done;
   // sixth: URG — the urgent mechanism is deprecated for new applications (RFC 6093 §6); urgent
   // data is delivered inline with the rest, as with SO_OOBINLINE.
-  processText(c, now, seg.seq, seg.bytes, seg.headerLength, seg.bytes.length);
+  processText(c, now, seg.seq, seg.data, seg.payloadStart, seg.end); // in place: no view of the segment
   checkFin(c, seg, now);
   return TcpInput.Done;
 }
@@ -191,7 +191,7 @@ function onSynSent(c: TcpConnection, seg: TcpView, now: number): void {
     established(c, now);
     // Data or FIN on a SYN-ACK: "continue processing at the sixth step".
     if (seg.payloadLength > 0 || seg.fin) {
-      processText(c, now, add(seg.seq, 1), seg.bytes, seg.headerLength, seg.bytes.length);
+      processText(c, now, add(seg.seq, 1), seg.data, seg.payloadStart, seg.end);
       checkFin(c, seg, now);
     }
     return;
