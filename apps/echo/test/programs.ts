@@ -1,7 +1,8 @@
-// Runs the built programs as child processes: started by the test, bounded in time, ended by PID.
-import { type ChildProcess, spawn } from "node:child_process";
+// The built programs of this app, run as child processes by the tests (see Program in testkit).
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+
+export { Program, runProgram as run } from "@userstack/testkit";
 
 export const dist = (name: string) => fileURLToPath(new URL(`../dist/${name}.js`, import.meta.url));
 
@@ -10,57 +11,4 @@ export function assertBuilt(...names: string[]): void {
   for (const n of names)
     if (!existsSync(dist(n)))
       throw new Error(`${dist(n)} is missing: run \`npx pnpm --filter @userstack/echo build\` first.`);
-}
-
-/** A program running in a child process, with everything it printed so far. */
-export class Program {
-  readonly child: ChildProcess;
-  stdout = "";
-  stderr = "";
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  /** Starts `node <script> <args…>`. */
-  constructor(script: string, args: string[], options: { input?: string } = {}) {
-    this.child = spawn(process.execPath, [script, ...args], { stdio: "pipe" });
-    this.child.stdout!.setEncoding("utf8").on("data", (d: string) => (this.stdout += d));
-    this.child.stderr!.setEncoding("utf8").on("data", (d: string) => (this.stderr += d));
-    if (options.input !== undefined) this.child.stdin!.end(options.input);
-    this.exited = new Promise((resolve) =>
-      this.child.once("exit", (code, signal) => resolve({ code, signal })),
-    );
-  }
-
-  /** Resolves with the first match of `re` in stdout, or fails after `ms` (or when the program exits). */
-  async waitFor(re: RegExp, ms = 15_000): Promise<RegExpExecArray> {
-    const deadline = Date.now() + ms;
-    let exited = false;
-    void this.exited.then(() => (exited = true));
-    for (;;) {
-      const m = re.exec(this.stdout);
-      if (m) return m;
-      if (exited || Date.now() > deadline)
-        throw new Error(
-          `no ${re} from the program (${exited ? "it exited" : "timed out"}):\n${this.stdout}\n${this.stderr}`,
-        );
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  /** Sends `signal` to the process by its PID and waits for it to exit (bounded). */
-  async stop(signal: NodeJS.Signals = "SIGINT", ms = 10_000) {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), ms);
-    const r = await this.exited;
-    clearTimeout(timer);
-    return r;
-  }
-}
-
-/** Runs a program to its end (bounded) and returns its exit code and output. */
-export async function run(script: string, args: string[], ms = 60_000) {
-  const p = new Program(script, args);
-  const timer = setTimeout(() => p.child.kill("SIGKILL"), ms);
-  const { code } = await p.exited;
-  clearTimeout(timer);
-  return { code, stdout: p.stdout, stderr: p.stderr };
 }

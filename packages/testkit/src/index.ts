@@ -4,4 +4,5 @@ export { CHROMIUM, withChromium } from "./chromium.js";
 export { fixturePath, readFixture } from "./fixtures.js";
 export { createNetns, Netns, withNetns } from "./netns.js";
 export { pattern, sha } from "./payload.js";
+export { Program, runProgram } from "./program.js";
 export { hasTool, isRoot, missing, type Needs, underCi } from "./requirements.js";
