@@ -2,6 +2,7 @@
 // code measures a local stack, a stack over a tunnel, one behind userstackd and one in a worker.
 import http from "node:http";
 import type { SocketFaces } from "@userstack/sockets";
+import { sendRepeated } from "@userstack/testkit";
 
 /** Port 9: a sink that answers with the byte count when the stream ends. Port 80: node:http "hello". */
 export async function serveBenchmark(stack: SocketFaces): Promise<void> {
@@ -34,16 +35,7 @@ export async function bulk(stack: SocketFaces, host: string, bytes: number): Pro
     s.on("end", () => resolve());
     s.on("error", reject);
   });
-  let sent = 0;
-  const pump = () => {
-    while (sent < bytes) {
-      sent += chunk.length;
-      if (!s.write(chunk)) return;
-    }
-    s.end();
-  };
-  s.on("drain", pump);
-  s.on("connect", pump);
+  sendRepeated(s, chunk, bytes);
   await done;
   const seconds = (performance.now() - t0) / 1000;
   if (Number(reply) !== bytes) throw new Error(`bulk: the sink received ${reply} of ${bytes}`);

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { httpRequest } from "@userstack/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectWorker, startStackWorker, type WorkerStack } from "../src/index.js";
 import { collect, pattern, sha, until } from "./helpers.js";
@@ -60,17 +61,7 @@ describe("a stack in a worker thread", () => {
     (agent as unknown as { createConnection: unknown }).createConnection = () =>
       stack.connect(port, "10.0.0.1");
     const request = (method: string, path: string, body?: Buffer) =>
-      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-        const req = http.request({ host: "10.0.0.1", port, method, path, agent }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (d: Buffer) => chunks.push(d));
-          res.on("end", () =>
-            resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
-          );
-        });
-        req.on("error", reject);
-        req.end(body);
-      });
+      httpRequest({ host: "10.0.0.1", port, method, path, agent }, body);
     const get = await request("GET", "/bytes/3000000");
     expect(get.status).toBe(200);
     expect(get.body.length).toBe(3_000_000);

@@ -7,6 +7,7 @@ import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import http from "node:http";
 import { createStack, type Stack, type UserstackSocket } from "@userstack/sockets";
+import { httpRequest } from "@userstack/testkit";
 import { Client } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTunnel, type Tunnel } from "../src/index.js";
@@ -77,17 +78,7 @@ describe("two stacks in two processes over tunnels on 127.0.0.1", () => {
       host: string;
     }) => stack.connect(o.port, o.host);
     const request = (method: string, path: string, body?: Buffer) =>
-      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-        const req = http.request({ host: HOST, port: 80, method, path, agent }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (d: Buffer) => chunks.push(d));
-          res.on("end", () =>
-            resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
-          );
-        });
-        req.on("error", reject);
-        req.end(body);
-      });
+      httpRequest({ host: HOST, port: 80, method, path, agent }, body);
     const get = await request("GET", "/bytes/3000000");
     expect(get.status).toBe(200);
     expect(get.body.length).toBe(3_000_000);

@@ -3,7 +3,7 @@
 // established connections. Figures are printed; nothing is asserted. Run: pnpm bench.
 import http from "node:http";
 import { memoryPair } from "@userstack/link";
-import { machine } from "@userstack/testkit";
+import { machine, sendRepeated } from "@userstack/testkit";
 import { createStack, type Stack } from "./index.js";
 
 const GB = 1e9;
@@ -23,17 +23,7 @@ async function bulk(mtu: number, medium: "ip" | "ethernet", bytes: number): Prom
     }).listen(9);
   });
   const t0 = performance.now();
-  const s = b.connect(9, "10.0.0.1");
-  let sent = 0;
-  const pump = () => {
-    while (sent < bytes) {
-      sent += chunk.length;
-      if (!s.write(chunk)) return;
-    }
-    s.end();
-  };
-  s.on("drain", pump);
-  s.on("connect", pump);
+  sendRepeated(b.connect(9, "10.0.0.1"), chunk, bytes);
   await done;
   const seconds = (performance.now() - t0) / 1000;
   if (received !== bytes) throw new Error(`bulk: received ${received} of ${bytes}`);

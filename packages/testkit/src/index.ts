@@ -6,3 +6,4 @@ export { createNetns, Netns, withNetns } from "./netns.js";
 export { pattern, sha } from "./payload.js";
 export { Program, runProgram } from "./program.js";
 export { hasTool, isRoot, missing, type Needs, underCi } from "./requirements.js";
+export { httpRequest, sendRepeated, type WritableSocket } from "./traffic.js";
